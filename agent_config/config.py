@@ -1,0 +1,373 @@
+"""One typed `AgentConfig`, layered from five sources, each overriding the one before:
+
+1. built-in defaults (this module);
+2. the environment profile (`development`, `staging`, `production`): a few defaults that differ;
+3. an optional file, JSON or TOML (`--config` on the CLI, `SECURITY_AGENT_CONFIG_FILE` in Lambda);
+4. an optional SSM parameter holding a JSON document (`SECURITY_AGENT_SSM_PARAMETER`), so the
+   deployed function is reconfigured without a redeploy;
+5. environment variables `SECURITY_AGENT__<FIELD>[__<SUBFIELD>...]`, e.g.
+   `SECURITY_AGENT__SERVERS__KNOWLEDGE__URL=https://...`; values are JSON when they parse as JSON.
+
+Dictionaries merge key by key across layers; anything else is replaced. Secrets never live in the
+configuration: a server's auth names a Secrets Manager secret, resolved (and cached) only when a
+connection needs it. A configuration that does not validate fails at start-up with the path of the
+bad field and the layer it came from.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from agent_config.interfaces import ServerRole
+from agent_config.utils.error_handling import ConfigurationError
+
+ENV_PREFIX = "SECURITY_AGENT__"
+CONFIG_FILE_ENV = "SECURITY_AGENT_CONFIG_FILE"
+SSM_PARAMETER_ENV = "SECURITY_AGENT_SSM_PARAMETER"
+ENVIRONMENT_ENV = "SECURITY_AGENT_ENVIRONMENT"
+
+DEFAULT_KNOWLEDGE_URL = "https://knowledge-mcp.global.api.aws"
+DEFAULT_REGIONS = ("us-east-1",)
+SECRET_CACHE_SECONDS = 300
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+class Transport(StrEnum):
+    STDIO = "stdio"
+    """A subprocess speaking MCP over stdin/stdout (local servers, the sandbox, tests)."""
+    STREAMABLE_HTTP = "streamable_http"
+    """A remote server: the AWS Knowledge server, AgentCore runtimes, the managed AWS MCP Server."""
+    IN_PROCESS = "in_process"
+    """A server object in this process (the offline Knowledge server, tests)."""
+
+
+class AuthKind(StrEnum):
+    NONE = "none"
+    BEARER = "bearer"
+    """A token read from Secrets Manager, refreshed when it expires or a 401 comes back."""
+    SIGV4 = "sigv4"
+    """Requests signed with the function's IAM credentials (AgentCore, the managed AWS MCP Server)."""
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthConfig(_Config):
+    kind: AuthKind = AuthKind.NONE
+    secret_id: str | None = Field(default=None, description="Secrets Manager secret holding the bearer token.")
+    sigv4_service: str | None = Field(default=None, description="Signing name, e.g. 'bedrock-agentcore'.")
+    sigv4_region: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> AuthConfig:
+        if self.kind is AuthKind.BEARER and not self.secret_id:
+            raise ValueError("bearer auth needs secret_id (the Secrets Manager secret holding the token)")
+        if self.kind is AuthKind.SIGV4 and not self.sigv4_service:
+            raise ValueError("sigv4 auth needs sigv4_service (for example 'bedrock-agentcore')")
+        return self
+
+
+class RetryConfig(_Config):
+    """Exponential backoff with full jitter, for retryable error kinds only."""
+
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    base_delay_s: float = Field(default=0.2, gt=0)
+    max_delay_s: float = Field(default=2.0, gt=0)
+
+
+class CircuitBreakerConfig(_Config):
+    failure_threshold: int = Field(default=3, ge=1, description="Consecutive failures that open it.")
+    cooldown_s: float = Field(default=30.0, gt=0, description="Time open before one trial call.")
+
+
+class HealthCheckConfig(_Config):
+    enabled: bool = True
+    timeout_s: float = Field(default=5.0, gt=0)
+
+
+class TimeoutConfig(_Config):
+    connect_s: float = Field(default=15.0, gt=0, description="Start-up and handshake.")
+    call_s: float = Field(default=25.0, gt=0, description="One tool call, capped by the deadline.")
+
+
+class MCPServerConfig(_Config):
+    """One MCP server: the seed's `EnhancedMCPServerConfig`."""
+
+    role: ServerRole
+    transport: Transport
+    enabled: bool = True
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    in_process_target: str | None = Field(
+        default=None, description="'package.module:factory' returning the server object."
+    )
+    protocol_mode: Literal["auto", "legacy"] = Field(
+        default="auto", description="'legacy' skips the 2026 discovery probe for servers on mcp 1.x."
+    )
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
+    health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
+    timeouts: TimeoutConfig = Field(default_factory=TimeoutConfig)
+    max_concurrency: int = Field(default=4, ge=1, le=64)
+    max_payload_bytes: int = Field(default=2_000_000, ge=1024)
+    fallback: str | None = Field(default=None, description="Server to use when this one is unavailable.")
+    feature_flags: dict[str, bool] = Field(default_factory=dict)
+    region_specific: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-region overrides of 'url' and 'env'."
+    )
+
+    @model_validator(mode="after")
+    def _transport_complete(self) -> MCPServerConfig:
+        if self.transport is Transport.STDIO and not self.command:
+            raise ValueError("a stdio server needs 'command'")
+        if self.transport is Transport.IN_PROCESS and not self.in_process_target:
+            raise ValueError("an in_process server needs 'in_process_target'")
+        if self.transport is Transport.STREAMABLE_HTTP:
+            if not self.url:
+                raise ValueError("a streamable_http server needs 'url'")
+            _require_safe_url(self.url)
+        if self.auth.kind is not AuthKind.NONE and self.transport is not Transport.STREAMABLE_HTTP:
+            raise ValueError("auth applies to streamable_http servers only")
+        return self
+
+    def url_for(self, region: str | None) -> str | None:
+        override = self.region_specific.get(region or "", {})
+        url = override.get("url", self.url)
+        return str(url) if url is not None else None
+
+
+def _require_safe_url(url: str) -> None:
+    """Remote servers are reached over HTTPS only; plain HTTP is allowed on loopback (tests, sandbox)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "https":
+        return
+    if parsed.scheme == "http" and _is_loopback(parsed.hostname or ""):
+        return
+    raise ValueError(f"refusing {url!r}: remote MCP servers must use https (plain http only on loopback)")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Features(_Config):
+    """Feature flags: each turns a capability off without a code change."""
+
+    knowledge_fallback: bool = Field(default=True, description="Use the offline Knowledge server on failure.")
+    direct_api_fallback: bool = Field(default=True, description="Collect evidence with boto3 if aws_api fails.")
+    session_history: bool = True
+    metrics: bool = True
+
+
+class AgentConfig(_Config):
+    environment: Environment = Environment.DEVELOPMENT
+    log_level: str = "INFO"
+    default_regions: list[str] = Field(default_factory=lambda: list(DEFAULT_REGIONS), min_length=1)
+    servers: dict[str, MCPServerConfig] = Field(default_factory=dict)
+    features: Features = Field(default_factory=Features)
+    lambda_safety_margin_s: float = Field(default=3.0, ge=0.5, description="Kept back from the Lambda timeout.")
+    max_request_s: float = Field(default=110.0, gt=0, description="Cap on one request's budget outside Lambda.")
+    max_response_bytes: int = Field(default=20_000, ge=2_000, le=6_000_000)
+    sessions_table: str | None = None
+
+    @model_validator(mode="after")
+    def _fallbacks_exist(self) -> AgentConfig:
+        for name, server in self.servers.items():
+            if server.fallback is not None and server.fallback not in self.servers:
+                raise ValueError(f"servers.{name}.fallback names unknown server {server.fallback!r}")
+        return self
+
+    def servers_for(self, role: ServerRole) -> dict[str, MCPServerConfig]:
+        return {n: s for n, s in self.servers.items() if s.role is role and s.enabled}
+
+
+def default_layer() -> dict[str, Any]:
+    """Built-in defaults: the real servers by their console-script names, the remote Knowledge server
+    with the offline one as its fallback."""
+    return {
+        "servers": {
+            "security": {
+                "role": "security",
+                "transport": "stdio",
+                "command": "awslabs.well-architected-security-mcp-server",
+                "env": {"FASTMCP_LOG_LEVEL": "ERROR"},
+            },
+            "aws_api": {
+                "role": "aws_api",
+                "transport": "stdio",
+                "command": "awslabs.aws-api-mcp-server",
+                "protocol_mode": "legacy",
+                "env": {
+                    "READ_OPERATIONS_ONLY": "true",
+                    "AWS_API_MCP_TELEMETRY": "false",
+                    "FASTMCP_LOG_LEVEL": "ERROR",
+                },
+            },
+            "knowledge": {
+                "role": "knowledge",
+                "transport": "streamable_http",
+                "url": DEFAULT_KNOWLEDGE_URL,
+                "fallback": "knowledge_offline",
+            },
+            "knowledge_offline": {
+                "role": "knowledge",
+                "transport": "in_process",
+                "in_process_target": "agent_config.knowledge.server:build_server",
+            },
+        }
+    }
+
+
+PROFILE_LAYERS: dict[Environment, dict[str, Any]] = {
+    Environment.DEVELOPMENT: {"log_level": "DEBUG"},
+    Environment.STAGING: {"log_level": "INFO"},
+    Environment.PRODUCTION: {"log_level": "INFO", "lambda_safety_margin_s": 5.0},
+}
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = dict(base)
+    for key, value in override.items():
+        current = merged.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read configuration file {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"configuration file {path} is not valid {path.suffix or 'JSON'}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"configuration file {path} must hold an object at the top level")
+    return data
+
+
+def env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
+    """`SECURITY_AGENT__A__B=v` becomes `{"a": {"b": v}}`; `LOG_LEVEL` is honoured as in the seed."""
+    layer: dict[str, Any] = {}
+    if "LOG_LEVEL" in environ:
+        layer["log_level"] = environ["LOG_LEVEL"]
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
+        if not path:
+            continue
+        value: Any
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node = layer
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigurationError(f"environment variable {name} conflicts with another one")
+        node[path[-1]] = value
+    return layer
+
+
+def fetch_ssm_json(parameter_name: str) -> dict[str, Any]:
+    """Read a JSON configuration document from SSM Parameter Store (cached by Powertools)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_parameter(parameter_name, transform="json", max_age=SECRET_CACHE_SECONDS)
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"SSM parameter {parameter_name} must hold a JSON object")
+    return value
+
+
+def load_config(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    ssm_fetch: Callable[[str], dict[str, Any]] = fetch_ssm_json,
+) -> AgentConfig:
+    """Build the configuration from every layer; raise `ConfigurationError` naming the bad field."""
+    environ = os.environ if environ is None else environ
+    file_path = config_file or (Path(environ[CONFIG_FILE_ENV]) if environ.get(CONFIG_FILE_ENV) else None)
+    file_layer = read_config_file(file_path) if file_path else {}
+    ssm_name = environ.get(SSM_PARAMETER_ENV)
+    ssm_layer = _fetch_ssm_layer(ssm_name, ssm_fetch) if ssm_name else {}
+    variables = env_layer(environ)
+
+    environment_name = (
+        environ.get(ENVIRONMENT_ENV)
+        or variables.get("environment")
+        or ssm_layer.get("environment")
+        or file_layer.get("environment")
+        or Environment.DEVELOPMENT.value
+    )
+    try:
+        environment = Environment(str(environment_name).lower())
+    except ValueError as exc:
+        allowed = ", ".join(e.value for e in Environment)
+        raise ConfigurationError(f"environment: {environment_name!r} is not one of {allowed}") from exc
+
+    merged: dict[str, Any] = {}
+    for layer in (default_layer(), PROFILE_LAYERS[environment], file_layer, ssm_layer, variables):
+        merged = deep_merge(merged, layer)
+    merged["environment"] = environment.value
+    try:
+        return AgentConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe_validation_error(exc)) from exc
+
+
+def _fetch_ssm_layer(name: str, fetch: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return fetch(name)
+    except ConfigurationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to read the parameter is a configuration error
+        raise ConfigurationError(f"cannot read configuration from SSM parameter {name}: {exc}") from exc
+
+
+def _describe_validation_error(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        problems.append(f"{location}: {error['msg']}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+def resolve_secret(secret_id: str) -> str:
+    """A secret's value from Secrets Manager, cached for five minutes; never logged."""
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(secret_id, max_age=SECRET_CACHE_SECONDS)
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return str(value)

@@ -1,0 +1,1 @@
+"""Deciding which tools to call and calling them concurrently under one deadline."""

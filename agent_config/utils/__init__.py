@@ -1,0 +1,1 @@
+"""Cross-cutting helpers with no knowledge of the domain: the error taxonomy and logging."""

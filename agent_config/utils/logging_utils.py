@@ -1,0 +1,119 @@
+"""Structured JSON logs that never carry a secret.
+
+Every line is one JSON object (CloudWatch Logs Insights can query it) with the request id, the
+Bedrock session id and whatever the caller bound. The masking processor runs last before
+rendering, over keys *and* free text, so a secret that slips into an exception message or a
+server's error payload is removed too. Masking is by key name (anything that names a secret,
+password, token, credential or authorization) and by value shape (AWS access key ids, 40-character
+secret keys, long session tokens, bearer tokens, `password=` pairs).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+MASK = "***"
+
+_SECRET_KEY_NAME = re.compile(
+    r"(secret|passw(or)?d|pwd|token|authorization|credential|api[_-]?key|private[_-]?key|signature)",
+    re.IGNORECASE,
+)
+# Key ids of long-term (AKIA) and temporary (ASIA) credentials, and their siblings.
+_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA|ABIA|ACCA)[A-Z0-9]{16}\b")
+# A secret access key after a name that says so, in any of the usual spellings.
+_NAMED_SECRET = re.compile(
+    r"(?i)((?:aws_?)?secret_?(?:access_?)?key|session_?token|security_?token|passw(?:or)?d|pwd|api[_-]?key"
+    r"|client_?secret|token)(\"?'?\s*[:=]\s*\"?'?)([^\s\"',;}&]+)"
+)
+_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*")
+# 40 characters of the base64 alphabet standing alone: the shape of a secret access key.
+_BARE_SECRET_KEY = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+# Session tokens and JWTs are long; nothing legitimate in our logs is a 100+ char base64 run.
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9/+_\-]{100,}={0,2}")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
+
+
+def mask_text(text: str) -> str:
+    """Remove every secret-shaped substring from free text."""
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _JWT.sub(MASK, text)
+    text = _NAMED_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    text = _ACCESS_KEY_ID.sub(MASK, text)
+    text = _LONG_TOKEN.sub(MASK, text)
+    return _BARE_SECRET_KEY.sub(MASK, text)
+
+
+def mask_value(value: Any, key: str | None = None) -> Any:
+    """Mask a value found under `key`: whole values under secret-named keys, patterns elsewhere."""
+    if key is not None and _SECRET_KEY_NAME.search(key) and value not in (None, "", [], {}):
+        if not isinstance(value, Mapping | list | tuple):
+            return MASK
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, Mapping):
+        return {k: mask_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_value(v) for v in value]
+    if isinstance(value, BaseException):
+        return mask_text(f"{type(value).__name__}: {value}")
+    return value
+
+
+def mask_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: applied to the whole event, after exceptions are formatted."""
+    return {k: mask_value(v, k) for k, v in event_dict.items()}
+
+
+def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Set up structlog (JSON lines) and route the standard library's loggers through the same masking.
+
+    Idempotent: a warm Lambda container calls it once per cold start; tests call it freely.
+    """
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    output = stream or sys.stdout
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            mask_secrets,
+            structlog.processors.JSONRenderer(sort_keys=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=output),
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(output)
+    handler.setFormatter(_MaskingFormatter())
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(max(numeric, logging.WARNING))
+    # The MCP SDK logs every non-JSON line a server prints on stdout as an error with a traceback;
+    # we tolerate those lines (see integrations), so keep them out of the logs.
+    logging.getLogger("mcp.client.stdio").setLevel(logging.CRITICAL)
+
+
+class _MaskingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_text(super().format(record))
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    return logger
+
+
+def bind_request(request_id: str | None, session_id: str | None) -> None:
+    """Attach the request and session ids to every log line of this invocation."""
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id, session_id=session_id)
