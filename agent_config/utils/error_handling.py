@@ -9,6 +9,7 @@ AgentError                      (base: kind, user guidance, retryable?)
  ├── CallTimeout                no answer within the call's share of the deadline     retry if time remains
  ├── InvalidInput               the request itself is wrong (bad parameter, schema)  no retry
  ├── ServerFailure              the peer answered with an error (5xx, error payload)  retry
+ │    └── DependencyFailed   a server the whole answer depends on failed (HTTP 424)
  ├── CircuitOpen                the server failed repeatedly and is resting           no retry
  └── ConfigurationError         the agent's own configuration is wrong               no retry
 ```
@@ -129,6 +130,20 @@ class CircuitOpen(AgentError):
 
 class ConfigurationError(AgentError):
     kind = ErrorKind.CONFIGURATION
+
+
+class DependencyFailed(ServerFailure):
+    """A server the answer depends on gave nothing usable; names the server and the kind of its failure."""
+
+    def __init__(self, server: str, reason: str, cause_kind: ErrorKind | None = None) -> None:
+        super().__init__(f"the {server} MCP server failed: {reason}")
+        self.server = server
+        self.reason = reason
+        self.cause_kind = cause_kind or ErrorKind.SERVER_ERROR
+
+    @property
+    def guidance(self) -> str:
+        return GUIDANCE[self.cause_kind]
 
 
 _ERROR_TYPES: dict[ErrorKind, type[AgentError]] = {

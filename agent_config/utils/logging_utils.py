@@ -20,6 +20,7 @@ import structlog
 from structlog.typing import EventDict, WrappedLogger
 
 MASK = "***"
+_configured = False
 
 _SECRET_KEY_NAME = re.compile(
     r"(secret|passw(or)?d|pwd|token|authorization|credential|api[_-]?key|private[_-]?key|signature)",
@@ -76,6 +77,8 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
 
     Idempotent: a warm Lambda container calls it once per cold start; tests call it freely.
     """
+    global _configured  # noqa: PLW0603 - process-wide logging state, like the logging module's own
+    _configured = True
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
@@ -101,6 +104,12 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
     # The MCP SDK logs every non-JSON line a server prints on stdout as an error with a traceback;
     # we tolerate those lines (see integrations), so keep them out of the logs.
     logging.getLogger("mcp.client.stdio").setLevel(logging.CRITICAL)
+
+
+def ensure_logging_configured(level: str) -> None:
+    """Configure logging unless something (the CLI, a test) already did."""
+    if not _configured:
+        configure_logging(level)
 
 
 class _MaskingFormatter(logging.Formatter):

@@ -1,0 +1,156 @@
+"""The `security-agent` command: the agent's front door for people and CI.
+
+  security-agent lambda-invoke --event FILE   run the Lambda handler on a Bedrock event file
+  security-agent schema                       print the OpenAPI schema Bedrock is given
+  security-agent sandbox up                   run the local AWS world until Ctrl-C
+  security-agent demo                         start the sandbox and ask the agent real questions
+
+Exit codes: 0 success, 1 failure, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from agent_config.config import CONFIG_FILE_ENV
+from agent_config.utils.console import progress
+from agent_config.utils.error_handling import AgentError
+from agent_config.utils.logging_utils import configure_logging
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class LocalLambdaContext:
+    """Enough of the Lambda context object for the handler: a request id and a time budget."""
+
+    def __init__(self, timeout_s: float = 120.0) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self.function_name = "enhanced-security-agent-local"
+        self.memory_limit_in_mb = 1024
+        self.invoked_function_arn = "arn:aws:lambda:local:000000000000:function:enhanced-security-agent-local"
+        self._ends_at = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._ends_at - time.monotonic()) * 1000))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        code: int = args.run(args)
+    except AgentError as exc:
+        print(f"error: {exc.message}\n{exc.guidance}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="security-agent", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(title="commands")
+
+    invoke = commands.add_parser("lambda-invoke", help="run the Lambda handler on a Bedrock event file")
+    invoke.add_argument("--event", required=True, type=Path, help="Bedrock Agent event JSON ('-' for stdin)")
+    invoke.add_argument("--config", type=Path, help="configuration file (JSON or TOML)")
+    invoke.add_argument("--timeout", type=float, default=120.0, help="simulated Lambda timeout in seconds")
+    invoke.set_defaults(run=_lambda_invoke)
+
+    schema = commands.add_parser("schema", help="print the OpenAPI schema for the action group")
+    schema.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    schema.set_defaults(run=_schema)
+
+    sandbox = commands.add_parser("sandbox", help="the local AWS world")
+    sandbox_commands = sandbox.add_subparsers(title="sandbox commands")
+    up = sandbox_commands.add_parser("up", help="start local AWS and print the environment to use; Ctrl-C stops")
+    up.set_defaults(run=_sandbox_up)
+
+    demo = commands.add_parser("demo", help="start the sandbox and ask the agent real questions")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _lambda_invoke(args: argparse.Namespace) -> int:
+    try:
+        text = sys.stdin.read() if str(args.event) == "-" else args.event.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot read {args.event}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError as exc:
+        print(f"error: {args.event} is not JSON: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.config is not None:
+        os.environ[CONFIG_FILE_ENV] = str(args.config)
+    from agent_config.enhanced_security_agent import lambda_handler
+
+    # Like `sam local invoke`: the response on stdout, the function's logs on stderr.
+    configure_logging(os.environ.get("LOG_LEVEL", "WARNING"), stream=sys.stderr)
+    response = lambda_handler(event, LocalLambdaContext(args.timeout))
+    print(json.dumps(response, indent=2))
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from agent_config.schema import openapi_schema_json
+
+    text = openapi_schema_json()
+    if args.output:
+        args.output.write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return EXIT_OK
+
+
+def _sandbox_up(_args: argparse.Namespace) -> int:
+    from agent_config.sandbox.world import sandbox
+
+    with ExitStack() as stack:
+        with progress("Starting the sandbox (local AWS on loopback)"):
+            world = stack.enter_context(sandbox())
+        print("\nThe sandbox is up. In another shell:\n")
+        for key, value in world.environment().items():
+            print(f"  export {key}={value}")
+        print("\n  security-agent lambda-invoke --event <event.json>\n\nCtrl-C stops it.")
+        _wait_for_interrupt()
+    return EXIT_OK
+
+
+def _wait_for_interrupt() -> None:
+    stop = {"now": False}
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stop["now"]:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return
+
+
+def _demo(_args: argparse.Namespace) -> int:
+    from agent_config.sandbox.demo import run_demo
+
+    return run_demo(sys.stdout)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

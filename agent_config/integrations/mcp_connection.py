@@ -1,0 +1,249 @@
+"""Connections to MCP servers: the only module of the agent that imports the `mcp` SDK.
+
+The SDK renamed much between 1.x and 2.x; keeping it behind this one module means the next rename
+costs one file. It is also imported lazily (by the orchestrator, on the first call), because
+`import mcp` costs about half a second of cold start.
+
+A connection is long-lived: it is opened on first use and kept across warm Lambda invocations.
+The SDK's client is an async context manager whose task group must be entered and exited by the
+same task, so each connection runs one *owner task* that enters the client, signals readiness and
+waits for the close signal; calls are made from any task of the same event loop. When the owner
+task ends (the server process died, the HTTP session broke), the connection reports itself dead
+and the next use reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import tempfile
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import mcp
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from agent_config.config import MCPServerConfig, Transport
+from agent_config.interfaces import ToolInfo
+from agent_config.utils.error_handling import (
+    AgentError,
+    CallTimeout,
+    ConfigurationError,
+    ConnectionFailure,
+    classify,
+)
+from agent_config.utils.logging_utils import get_logger
+
+log = get_logger(__name__)
+
+STDERR_TAIL_BYTES = 2_000
+
+
+@dataclass(frozen=True)
+class RawToolResponse:
+    """A tool's answer before any adapter reads it: its text, structured content and error flag.
+
+    Servers in the wild often report failure inside an answer whose `is_error` is false, so the
+    adapters parse the payload and do not trust the flag alone.
+    """
+
+    text: str
+    structured: Any
+    is_error: bool
+    size_bytes: int
+    truncated: bool
+
+    def json_payload(self) -> Any:
+        """The answer as JSON: the structured content unwrapped from `{"result": ...}`, else the text."""
+        if isinstance(self.structured, dict) and set(self.structured) == {"result"}:
+            return self.structured["result"]
+        if self.structured is not None and not self.truncated:
+            return self.structured
+        try:
+            return json.loads(self.text)
+        except json.JSONDecodeError:
+            return None
+
+
+class MCPConnection:
+    """One server, one long-lived client session."""
+
+    def __init__(self, name: str, config: MCPServerConfig, stderr_dir: Path | None = None) -> None:
+        self.name = name
+        self.config = config
+        self._stderr_path = (stderr_dir or Path(tempfile.gettempdir()) / "security-agent") / f"{name}.stderr.log"
+        self._client: mcp.Client | None = None
+        self._owner: asyncio.Task[None] | None = None
+        self._ready: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None
+        self._failure: BaseException | None = None
+        self._lock: asyncio.Lock | None = None
+        self.connect_count = 0
+
+    @property
+    def alive(self) -> bool:
+        return self._client is not None and self._owner is not None and not self._owner.done()
+
+    async def ensure_connected(self, timeout_s: float) -> mcp.Client:
+        """The open client, connecting (or reconnecting after a death) first if needed."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self.alive:
+                assert self._client is not None
+                return self._client
+            await self._discard()
+            return await self._connect(timeout_s)
+
+    async def _connect(self, timeout_s: float) -> mcp.Client:
+        self._ready, self._stop, self._failure = asyncio.Event(), asyncio.Event(), None
+        self._owner = asyncio.create_task(self._own_session(), name=f"mcp-connection-{self.name}")
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout=timeout_s)
+        except TimeoutError as exc:
+            await self._discard()
+            raise CallTimeout(
+                f"{self.name}: the server did not finish its start-up handshake within {timeout_s:.0f} s",
+                detail=self._stderr_tail(),
+            ) from exc
+        if self._client is None:
+            failure = self._failure
+            await self._discard()
+            error = classify(failure) if failure is not None else ConnectionFailure("connection closed")
+            raise type(error)(
+                f"{self.name}: could not connect: {error.message}", detail=self._stderr_tail()
+            ) from failure
+        self.connect_count += 1
+        log.info("mcp_connected", server=self.name, transport=self.config.transport.value)
+        return self._client
+
+    async def _own_session(self) -> None:
+        assert self._ready is not None and self._stop is not None
+        errlog: IO[str] | None = None
+        try:
+            if self.config.transport is Transport.STDIO:
+                self._stderr_path.parent.mkdir(parents=True, exist_ok=True)
+                errlog = self._stderr_path.open("a", encoding="utf-8")
+            async with self._make_client(errlog) as client:
+                self._client = client
+                self._ready.set()
+                await self._stop.wait()
+        except Exception as exc:  # noqa: BLE001 - recorded and reported by the caller as a typed error
+            self._failure = exc
+            log.warning("mcp_connection_ended", server=self.name, error=str(exc)[:300])
+        finally:
+            self._client = None
+            self._ready.set()
+            if errlog is not None:
+                errlog.close()
+
+    def _make_client(self, errlog: IO[str] | None) -> AbstractAsyncContextManager[mcp.Client]:
+        cfg = self.config
+        if cfg.transport is Transport.STDIO:
+            assert cfg.command is not None and errlog is not None
+            params = StdioServerParameters(command=cfg.command, args=cfg.args, env=cfg.env or None, cwd=cfg.cwd)
+            return mcp.Client(stdio_client(params, errlog=errlog), mode=cfg.protocol_mode)
+        if cfg.transport is Transport.IN_PROCESS:
+            assert cfg.in_process_target is not None
+            return mcp.Client(load_in_process_server(cfg.in_process_target), mode=cfg.protocol_mode)
+        return self._make_http_client()
+
+    def _make_http_client(self) -> AbstractAsyncContextManager[mcp.Client]:
+        from agent_config.config import AuthKind
+
+        cfg = self.config
+        assert cfg.url is not None
+        if cfg.auth.kind is not AuthKind.NONE:
+            # Bearer (Secrets Manager) and SigV4 signing arrive with the orchestration work; refusing
+            # here is better than silently connecting without the credentials the server expects.
+            raise ConfigurationError(
+                f"{self.name}: auth kind {cfg.auth.kind.value!r} is not supported yet; use 'none' or a stdio server"
+            )
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
+
+        http = httpx2.AsyncClient(timeout=httpx2.Timeout(cfg.timeouts.call_s, connect=cfg.timeouts.connect_s))
+        return mcp.Client(streamable_http_client(cfg.url, http_client=http), mode=cfg.protocol_mode)
+
+    async def list_tools(self, timeout_s: float) -> list[ToolInfo]:
+        client = await self.ensure_connected(self.config.timeouts.connect_s)
+        result = await asyncio.wait_for(client.list_tools(), timeout=timeout_s)
+        return [
+            ToolInfo(
+                server=self.name, name=t.name, description=t.description or "", input_schema=dict(t.input_schema)
+            )
+            for t in result.tools
+        ]
+
+    async def call_tool(self, tool: str, arguments: dict[str, Any], timeout_s: float) -> RawToolResponse:
+        """Call one tool; transport failures and MCP errors become typed `AgentError`s."""
+        client = await self.ensure_connected(min(self.config.timeouts.connect_s, max(timeout_s, 0.1)))
+        try:
+            result = await asyncio.wait_for(
+                client.call_tool(tool, arguments, read_timeout_seconds=timeout_s), timeout=timeout_s
+            )
+        except TimeoutError as exc:
+            raise CallTimeout(f"{self.name}.{tool} did not answer within {timeout_s:.1f} s") from exc
+        except AgentError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every transport/protocol failure is classified
+            error = classify(exc)
+            if not self.alive:
+                error = ConnectionFailure(f"{self.name}: the connection was lost during {tool}: {error.message}")
+                error.__cause__ = exc
+            raise error from exc
+        return _to_raw(result, self.config.max_payload_bytes)
+
+    async def close(self) -> None:
+        await self._discard()
+
+    async def _discard(self) -> None:
+        owner, stop = self._owner, self._stop
+        self._owner = None
+        if owner is None:
+            return
+        if stop is not None:
+            stop.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(owner), timeout=5.0)
+        except TimeoutError:
+            owner.cancel()
+        except asyncio.CancelledError:
+            pass
+        self._client = None
+
+    def _stderr_tail(self) -> str | None:
+        try:
+            data = self._stderr_path.read_bytes()[-STDERR_TAIL_BYTES:]
+        except OSError:
+            return None
+        return data.decode("utf-8", errors="replace").strip() or None
+
+
+def _to_raw(result: Any, max_bytes: int) -> RawToolResponse:
+    texts = [block.text for block in result.content if getattr(block, "type", None) == "text"]
+    text = "\n".join(texts)
+    size = len(text.encode("utf-8"))
+    truncated = size > max_bytes
+    structured = result.structured_content
+    if truncated:
+        text = text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+        structured = None
+    return RawToolResponse(
+        text=text, structured=structured, is_error=bool(result.is_error), size_bytes=size, truncated=truncated
+    )
+
+
+def load_in_process_server(target: str) -> Any:
+    """Import 'package.module:factory' and call the factory (the offline Knowledge server, tests)."""
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError(f"in_process_target {target!r} must look like 'package.module:factory'")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"in_process_target {target!r} cannot be loaded: {exc}") from exc
+    return factory()

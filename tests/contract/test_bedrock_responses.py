@@ -1,0 +1,136 @@
+"""The handler's responses against Bedrock's contract, for every outcome a route can have."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from agent_config.bedrock import BedrockAgentResponse, build_event
+from agent_config.cli import LocalLambdaContext
+from agent_config.enhanced_security_agent import lambda_handler
+from agent_config.interfaces import CallOutcome, ToolCall, ToolResult
+from agent_config.utils.error_handling import ErrorKind
+
+GOLDEN_SERVICES = {
+    "region": "us-east-1",
+    "service_statuses": {
+        "guardduty": {"enabled": False, "message": "Amazon GuardDuty is not enabled in this region."},
+        "macie": {"enabled": True, "message": "Amazon Macie is enabled in this region."},
+    },
+}
+
+
+def _invoke(event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    response = lambda_handler(event, LocalLambdaContext(30))
+    BedrockAgentResponse.model_validate(response)  # well-formed, or this raises
+    status = response["response"]["httpStatusCode"]
+    body = json.loads(response["response"]["responseBody"]["application/json"]["body"])
+    return status, body, response
+
+
+def test_a_successful_answer_echoes_the_request_and_session_attributes(scripted_runtime: Any) -> None:
+    _, orchestrator = scripted_runtime
+    orchestrator.answers["CheckSecurityServices"] = GOLDEN_SERVICES
+    event = build_event(
+        "/security/services", {"region": "us-east-1"}, session_attributes={"tenant": "acme", "turn": "3"}
+    )
+    event["promptSessionAttributes"] = {"tz": "UTC"}
+
+    status, body, response = _invoke(event)
+
+    assert status == 200
+    assert response["response"]["actionGroup"] == "SecurityAssessment"
+    assert response["response"]["apiPath"] == "/security/services"
+    assert response["response"]["httpMethod"] == "GET"
+    assert response["sessionAttributes"] == {"tenant": "acme", "turn": "3"}
+    assert response["promptSessionAttributes"] == {"tz": "UTC"}
+    assert "Not enabled: Amazon GuardDuty" in body["summary"]
+
+
+def test_the_default_region_is_used_when_none_is_given(scripted_runtime: Any) -> None:
+    runtime, orchestrator = scripted_runtime
+    orchestrator.answers["CheckSecurityServices"] = GOLDEN_SERVICES
+
+    status, _, _ = _invoke(build_event("/security/services"))
+
+    assert status == 200
+    assert orchestrator.calls[-1].arguments["region"] == runtime.config.default_regions[0]
+
+
+def test_a_failed_dependency_answers_424_naming_the_server_and_the_reason(scripted_runtime: Any) -> None:
+    _, orchestrator = scripted_runtime
+    orchestrator.answers["CheckSecurityServices"] = ToolResult(
+        call=ToolCall(server="security", tool="CheckSecurityServices"),
+        outcome=CallOutcome.TIMEOUT,
+        latency_ms=25_000,
+        error_kind=ErrorKind.TIMEOUT,
+        error_message="no answer within 25.0 s",
+    )
+
+    status, body, _ = _invoke(build_event("/security/services", {"region": "us-east-1"}))
+
+    assert status == 424
+    assert body["degraded"] == [{"server": "security", "reason": "no answer within 25.0 s", "error_kind": "timeout"}]
+    assert "did not answer in time" in body["guidance"]
+
+
+def test_an_error_inside_the_payload_answers_424(scripted_runtime: Any) -> None:
+    _, orchestrator = scripted_runtime
+    orchestrator.answers["CheckSecurityServices"] = {"error": "AccessDenied: not allowed", "message": "Error"}
+
+    status, body, _ = _invoke(build_event("/security/services", {"region": "us-east-1"}))
+
+    assert status == 424
+    assert "AccessDenied" in body["message"]
+
+
+def test_an_unexpected_crash_answers_500_without_internals(scripted_runtime: Any) -> None:
+    _, orchestrator = scripted_runtime
+    orchestrator.answers["CheckSecurityServices"] = RuntimeError("secret internal detail at line 42")
+
+    status, body, _ = _invoke(build_event("/security/services", {"region": "us-east-1"}))
+
+    assert status == 500
+    assert "secret internal detail" not in json.dumps(body)
+    assert body["error"] == "internal_error"
+
+
+def test_health_lists_each_server(scripted_runtime: Any) -> None:
+    status, body, _ = _invoke(build_event("/health"))
+
+    assert status == 200
+    assert body["data"]["servers"][0]["name"] == "security"
+    assert body["summary"].startswith("1 of 1 configured MCP servers are reachable")
+
+
+def test_function_details_events_get_a_well_formed_function_response() -> None:
+    event = {"messageVersion": "1.0", "actionGroup": "SecurityAssessment", "function": "getHealth",
+             "parameters": [], "sessionAttributes": {"a": "b"}, "promptSessionAttributes": {}}
+
+    response = lambda_handler(event, LocalLambdaContext(30))
+
+    assert response["response"]["function"] == "getHealth"
+    assert response["response"]["functionResponse"]["responseState"] == "FAILURE"
+    assert "OpenAPI" in response["response"]["functionResponse"]["responseBody"]["TEXT"]["body"]
+    assert response["sessionAttributes"] == {"a": "b"}
+
+
+@pytest.mark.parametrize("bad_config", ['{"servers": {"security": {"transport": "pigeon"}}}'])
+def test_invalid_configuration_answers_500_naming_the_field(
+    bad_config: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent_config.runtime import use_runtime
+
+    config_file = tmp_path / "bad.json"
+    config_file.write_text(bad_config)
+    monkeypatch.setenv("SECURITY_AGENT_CONFIG_FILE", str(config_file))
+    previous = use_runtime(None)
+    try:
+        status, body, _ = _invoke(build_event("/health"))
+    finally:
+        use_runtime(previous)
+
+    assert status == 500
+    assert "servers.security.transport" in body["message"]

@@ -1,0 +1,89 @@
+"""Masking: secrets seeded into log calls never come out, in keys, values, text or exceptions."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from agent_config.utils.logging_utils import bind_request, configure_logging, get_logger, mask_text
+
+ACCESS_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"
+TEMP_KEY_ID = "ASIA" + "Y34FZKBOKMUTVV7A"
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY"
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjEJr" + "a" * 200 + "=="
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlLXZhbHVl"
+SECRETS = [ACCESS_KEY_ID, TEMP_KEY_ID, SECRET_KEY, SESSION_TOKEN, JWT, "hunter2-password!"]
+
+
+@pytest.fixture
+def captured() -> io.StringIO:
+    stream = io.StringIO()
+    configure_logging("DEBUG", stream=stream)
+    yield stream
+    configure_logging("WARNING")
+
+
+def _assert_clean(output: str) -> None:
+    for secret in SECRETS:
+        assert secret not in output, f"{secret[:8]}... leaked"
+
+
+def test_secrets_in_structured_fields_are_masked(captured: io.StringIO) -> None:
+    log = get_logger("test")
+    log.info(
+        "credentials_loaded",
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_KEY,
+        aws_session_token=SESSION_TOKEN,
+        nested={"Authorization": f"Bearer {JWT}", "password": "hunter2-password!", "region": "us-east-1"},
+    )
+
+    output = captured.getvalue()
+    _assert_clean(output)
+    line = json.loads(output.strip().splitlines()[-1])
+    assert line["nested"]["region"] == "us-east-1"
+    assert line["aws_secret_access_key"] == "***"
+
+
+def test_secrets_inside_free_text_are_masked(captured: io.StringIO) -> None:
+    get_logger("test").warning(
+        f"server said: key={ACCESS_KEY_ID} secret_access_key={SECRET_KEY} token: {SESSION_TOKEN} "
+        f"Authorization: Bearer {JWT} temp {TEMP_KEY_ID} password=hunter2-password!"
+    )
+
+    _assert_clean(captured.getvalue())
+
+
+def test_secrets_in_exception_tracebacks_are_masked(captured: io.StringIO) -> None:
+    try:
+        raise RuntimeError(f"connect failed with {ACCESS_KEY_ID}:{SECRET_KEY}")
+    except RuntimeError:
+        get_logger("test").exception("boom")
+
+    output = captured.getvalue()
+    _assert_clean(output)
+    assert "RuntimeError" in output
+
+
+def test_standard_library_loggers_are_masked_too(captured: io.StringIO) -> None:
+    logging.getLogger("botocore.credentials").warning("found keys %s %s", ACCESS_KEY_ID, SECRET_KEY)
+
+    _assert_clean(captured.getvalue())
+
+
+def test_request_and_session_ids_are_on_every_line(captured: io.StringIO) -> None:
+    bind_request("req-123", "session-abc")
+    get_logger("test").info("one")
+    get_logger("test").info("two")
+
+    lines = [json.loads(line) for line in captured.getvalue().strip().splitlines()]
+    assert all(line["request_id"] == "req-123" and line["session_id"] == "session-abc" for line in lines)
+
+
+def test_ordinary_text_survives_masking() -> None:
+    text = "GuardDuty is not enabled in us-east-1; see https://docs.aws.amazon.com/guardduty/latest/ug/"
+
+    assert mask_text(text) == text
