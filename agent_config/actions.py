@@ -32,6 +32,8 @@ async def security_services(orchestrator: MCPOrchestrator, deadline: Deadline, r
     except ServerFailure as exc:
         raise DependencyFailed(security_server.SERVER, exc.message) from exc
     degraded = [
-        DegradedSource(server=security_server.SERVER, reason=f"{s.service}: {s.error}") for s in statuses if s.error
+        DegradedSource(server=security_server.SERVER, reason=f"{s.service}: {s.error}")
+        for s in statuses
+        if s.error
     ]
     return render_service_status(region, statuses, degraded)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agent_config.interfaces import DegradedSource
 
 CONTENT_TYPE = "application/json"
-MESSAGE_VERSION = "1.0"
+MESSAGE_VERSION: Literal["1.0"] = "1.0"
 
 
 class _Lenient(BaseModel):
@@ -134,7 +134,12 @@ def build_event(
     """An event exactly as Bedrock sends it (`apiPath` is the template, values are strings)."""
     return {
         "messageVersion": MESSAGE_VERSION,
-        "agent": {"name": "enhanced-security-agent", "id": "LOCALAGENT", "alias": "TSTALIASID", "version": "DRAFT"},
+        "agent": {
+            "name": "enhanced-security-agent",
+            "id": "LOCALAGENT",
+            "alias": "TSTALIASID",
+            "version": "DRAFT",
+        },
         "inputText": input_text,
         "sessionId": session_id,
         "actionGroup": action_group,
@@ -148,7 +153,9 @@ def build_event(
 
 def parse_event(event: Any) -> BedrockAgentEvent | BedrockFunctionEvent:
     if not isinstance(event, dict) or not event:
-        raise InvalidEvent("the event is empty or not a JSON object; expected a Bedrock Agent action-group event")
+        raise InvalidEvent(
+            "the event is empty or not a JSON object; expected a Bedrock Agent action-group event"
+        )
     model: type[BedrockAgentEvent | BedrockFunctionEvent] = (
         BedrockFunctionEvent if "function" in event and "apiPath" not in event else BedrockAgentEvent
     )

@@ -77,7 +77,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sandbox = commands.add_parser("sandbox", help="the local AWS world")
     sandbox_commands = sandbox.add_subparsers(title="sandbox commands")
-    up = sandbox_commands.add_parser("up", help="start local AWS and print the environment to use; Ctrl-C stops")
+    up = sandbox_commands.add_parser(
+        "up", help="start local AWS and print the environment to use; Ctrl-C stops"
+    )
     up.set_defaults(run=_sandbox_up)
 
     demo = commands.add_parser("demo", help="start the sandbox and ask the agent real questions")

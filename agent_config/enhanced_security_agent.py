@@ -86,7 +86,8 @@ def get_security_services(
         str | None,
         Query(
             description=(
-                "AWS Region code, for example us-east-1 or eu-west-1. Omit it to use the agent's default Region."
+                "AWS Region code, for example us-east-1 or eu-west-1. "
+                "Omit it to use the agent's default Region."
             ),
             pattern=REGION_PATTERN,
             max_length=25,
@@ -113,7 +114,9 @@ def _invalid_parameters(exc: RequestValidationError) -> BedrockResponse[ErrorBod
     body = ErrorBody(
         error=ErrorKind.VALIDATION.value,
         message="Invalid parameters: " + "; ".join(problems),
-        guidance="Correct the named parameter (see the operation's description for allowed values) and call again.",
+        guidance=(
+            "Correct the named parameter (see the operation's description for allowed values) and call again."
+        ),
     )
     return BedrockResponse(body=body.model_dump(mode="json"), status_code=400)
 
@@ -165,7 +168,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         parsed = parse_event(event)
     except InvalidEvent as exc:
         log.warning("invalid_event", error=str(exc))
-        return api_response(event, 400, _error_body("validation", str(exc), "Send a Bedrock Agent action event."))
+        return api_response(
+            event, 400, _error_body("validation", str(exc), "Send a Bedrock Agent action event.")
+        )
 
     if isinstance(parsed, BedrockFunctionEvent):
         # Function-details action groups are served by the answers work; say so instead of failing.
@@ -178,7 +183,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     app.append_context(deadline=_request_deadline(context))
     try:
         response = app.resolve(event, context)
-    except Exception:  # noqa: BLE001 - the last line of defence: a crash still answers well-formed
+    except Exception:
         log.exception("unhandled_error", api_path=parsed.apiPath)
         response = api_response(
             event,

@@ -103,7 +103,7 @@ class ServerHealth(_Model):
 
 
 class FindingStatus(StrEnum):
-    PASS = "PASS"
+    PASS = "PASS"  # noqa: S105 - a check status, not a password
     FAIL = "FAIL"
     MANUAL = "MANUAL"
     """Could not be evaluated automatically (missing permission or API); says which."""

@@ -57,7 +57,7 @@ def get_runtime(config_file: Path | None = None) -> AgentRuntime:
 
 def use_runtime(runtime: AgentRuntime | None) -> AgentRuntime | None:
     """Install a runtime (or remove it with None); returns the previous one. For the CLI and tests."""
-    global _runtime  # noqa: PLW0603
+    global _runtime
     with _runtime_lock:
         previous, _runtime = _runtime, runtime
         return previous

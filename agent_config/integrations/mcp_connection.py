@@ -21,7 +21,7 @@ import tempfile
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
 import mcp
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -74,7 +74,9 @@ class MCPConnection:
     def __init__(self, name: str, config: MCPServerConfig, stderr_dir: Path | None = None) -> None:
         self.name = name
         self.config = config
-        self._stderr_path = (stderr_dir or Path(tempfile.gettempdir()) / "security-agent") / f"{name}.stderr.log"
+        self._stderr_path = (
+            stderr_dir or Path(tempfile.gettempdir()) / "security-agent"
+        ) / f"{name}.stderr.log"
         self._client: mcp.Client | None = None
         self._owner: asyncio.Task[None] | None = None
         self._ready: asyncio.Event | None = None
@@ -122,7 +124,7 @@ class MCPConnection:
 
     async def _own_session(self) -> None:
         assert self._ready is not None and self._stop is not None
-        errlog: IO[str] | None = None
+        errlog: TextIO | None = None
         try:
             if self.config.transport is Transport.STDIO:
                 self._stderr_path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,11 +142,13 @@ class MCPConnection:
             if errlog is not None:
                 errlog.close()
 
-    def _make_client(self, errlog: IO[str] | None) -> AbstractAsyncContextManager[mcp.Client]:
+    def _make_client(self, errlog: TextIO | None) -> AbstractAsyncContextManager[mcp.Client]:
         cfg = self.config
         if cfg.transport is Transport.STDIO:
             assert cfg.command is not None and errlog is not None
-            params = StdioServerParameters(command=cfg.command, args=cfg.args, env=cfg.env or None, cwd=cfg.cwd)
+            params = StdioServerParameters(
+                command=cfg.command, args=cfg.args, env=cfg.env or None, cwd=cfg.cwd
+            )
             return mcp.Client(stdio_client(params, errlog=errlog), mode=cfg.protocol_mode)
         if cfg.transport is Transport.IN_PROCESS:
             assert cfg.in_process_target is not None
@@ -160,7 +164,8 @@ class MCPConnection:
             # Bearer (Secrets Manager) and SigV4 signing arrive with the orchestration work; refusing
             # here is better than silently connecting without the credentials the server expects.
             raise ConfigurationError(
-                f"{self.name}: auth kind {cfg.auth.kind.value!r} is not supported yet; use 'none' or a stdio server"
+                f"{self.name}: auth kind {cfg.auth.kind.value!r} is not supported yet; "
+                "use 'none' or a stdio server"
             )
         import httpx2
         from mcp.client.streamable_http import streamable_http_client
@@ -173,7 +178,10 @@ class MCPConnection:
         result = await asyncio.wait_for(client.list_tools(), timeout=timeout_s)
         return [
             ToolInfo(
-                server=self.name, name=t.name, description=t.description or "", input_schema=dict(t.input_schema)
+                server=self.name,
+                name=t.name,
+                description=t.description or "",
+                input_schema=dict(t.input_schema),
             )
             for t in result.tools
         ]
@@ -189,10 +197,12 @@ class MCPConnection:
             raise CallTimeout(f"{self.name}.{tool} did not answer within {timeout_s:.1f} s") from exc
         except AgentError:
             raise
-        except Exception as exc:  # noqa: BLE001 - every transport/protocol failure is classified
+        except Exception as exc:
             error = classify(exc)
             if not self.alive:
-                error = ConnectionFailure(f"{self.name}: the connection was lost during {tool}: {error.message}")
+                error = ConnectionFailure(
+                    f"{self.name}: the connection was lost during {tool}: {error.message}"
+                )
                 error.__cause__ = exc
             raise error from exc
         return _to_raw(result, self.config.max_payload_bytes)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent_config.integrations.security_server import SECURITY_SERVICES
-from agent_config.interfaces import AgentAnswer, DegradedSource, DocumentationLink, ServerHealth, ServiceStatus
+from agent_config.interfaces import (
+    AgentAnswer,
+    DegradedSource,
+    DocumentationLink,
+    ServerHealth,
+    ServiceStatus,
+)
 
 
 def render_service_status(

@@ -25,7 +25,11 @@ def render_response(response: dict[str, Any]) -> str:
     for server in data.get("servers", []):
         mark = "up " if server.get("reachable") else "DOWN"
         tools = ", ".join(server.get("tools", [])[:6])
-        detail = f"{server.get('latency_ms')} ms; tools: {tools}" if server.get("reachable") else server.get("error")
+        detail = (
+            f"{server.get('latency_ms')} ms; tools: {tools}"
+            if server.get("reachable")
+            else server.get("error")
+        )
         lines.append(f"    [{mark}] {server.get('name', ''):<18} {detail}"[:160])
     for link in body.get("documentation", []):
         lines.append(f"    doc: {link.get('title')}: {link.get('url')}")

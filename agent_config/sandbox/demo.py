@@ -32,7 +32,9 @@ def load_event(name: str) -> dict[str, Any]:
 def run_demo(out: TextIO) -> int:
     missing = missing_server_environments()
     if missing:
-        out.write("The MCP servers' environments are missing: " + ", ".join(missing) + "\nRun `make setup`.\n")
+        out.write(
+            "The MCP servers' environments are missing: " + ", ".join(missing) + "\nRun `make setup`.\n"
+        )
         return 1
     from agent_config.enhanced_security_agent import lambda_handler
 

@@ -1,4 +1,5 @@
-"""A local AWS: moto's HTTP server (its own process) on a free loopback port, and the files that point clients at it.
+"""A local AWS: moto's HTTP server (its own process) on a free loopback port, and the files that
+point clients at it.
 
 Everything that talks to AWS here (boto3 in the tests, both awslabs MCP servers) reaches this
 server through `AWS_ENDPOINT_URL`. The Security server insists on a `[default]` profile in a
@@ -114,7 +115,9 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout_s
 
 
 @contextmanager
-def local_aws(region: str = "us-east-1", home: Path | None = None, start_timeout_s: float = 60.0) -> Iterator[LocalAws]:
+def local_aws(
+    region: str = "us-east-1", home: Path | None = None, start_timeout_s: float = 60.0
+) -> Iterator[LocalAws]:
     """Run a moto server on a free loopback port, in its own process, for the duration of the block.
 
     A separate process keeps moto's request handling off this process's GIL and its console noise

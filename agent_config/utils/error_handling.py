@@ -21,7 +21,6 @@ the guidance shown to the user follow from the kind.
 
 from __future__ import annotations
 
-import asyncio
 from enum import StrEnum
 from typing import ClassVar
 
@@ -240,7 +239,7 @@ def classify(exc: BaseException) -> AgentError:
     return error
 
 
-def _kind_of(exc: BaseException) -> ErrorKind:
+def _kind_of(exc: BaseException) -> ErrorKind:  # noqa: PLR0911 - one return per family of errors
     # botocore ClientError carries a structured response; checked by shape to avoid importing botocore.
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
@@ -254,7 +253,7 @@ def _kind_of(exc: BaseException) -> ErrorKind:
     status_code = getattr(getattr(exc, "response", None), "status_code", None)
     if isinstance(status_code, int):  # httpx2.HTTPStatusError
         return kind_for_http_status(status_code)
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+    if isinstance(exc, TimeoutError):  # asyncio.TimeoutError is the same class since 3.11
         return ErrorKind.TIMEOUT
     if isinstance(exc, ConnectionError | BrokenPipeError | EOFError | OSError):
         return ErrorKind.CONNECTION

@@ -53,9 +53,9 @@ def mask_text(text: str) -> str:
 
 def mask_value(value: Any, key: str | None = None) -> Any:
     """Mask a value found under `key`: whole values under secret-named keys, patterns elsewhere."""
-    if key is not None and _SECRET_KEY_NAME.search(key) and value not in (None, "", [], {}):
-        if not isinstance(value, Mapping | list | tuple):
-            return MASK
+    secret_named = key is not None and _SECRET_KEY_NAME.search(key) is not None
+    if secret_named and value not in (None, "", [], {}) and not isinstance(value, Mapping | list | tuple):
+        return MASK
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, Mapping):

@@ -72,7 +72,9 @@ def test_a_failed_dependency_answers_424_naming_the_server_and_the_reason(script
     status, body, _ = _invoke(build_event("/security/services", {"region": "us-east-1"}))
 
     assert status == 424
-    assert body["degraded"] == [{"server": "security", "reason": "no answer within 25.0 s", "error_kind": "timeout"}]
+    assert body["degraded"] == [
+        {"server": "security", "reason": "no answer within 25.0 s", "error_kind": "timeout"}
+    ]
     assert "did not answer in time" in body["guidance"]
 
 
@@ -106,8 +108,14 @@ def test_health_lists_each_server(scripted_runtime: Any) -> None:
 
 
 def test_function_details_events_get_a_well_formed_function_response() -> None:
-    event = {"messageVersion": "1.0", "actionGroup": "SecurityAssessment", "function": "getHealth",
-             "parameters": [], "sessionAttributes": {"a": "b"}, "promptSessionAttributes": {}}
+    event = {
+        "messageVersion": "1.0",
+        "actionGroup": "SecurityAssessment",
+        "function": "getHealth",
+        "parameters": [],
+        "sessionAttributes": {"a": "b"},
+        "promptSessionAttributes": {},
+    }
 
     response = lambda_handler(event, LocalLambdaContext(30))
 

@@ -41,9 +41,20 @@ def _without(key: str) -> dict[str, Any]:
         ({**build_event("/health"), "requestBody": "not json at all"}, "requestBody"),
         ({**build_event("/health"), "requestBody": {"content": "{oops"}}, "requestBody"),
     ],
-    ids=["empty-dict", "none", "list", "string", "no-apiPath", "no-httpMethod", "no-actionGroup",
-         "relative-apiPath", "parameters-not-a-list", "parameter-without-value", "body-not-json",
-         "body-content-not-json"],
+    ids=[
+        "empty-dict",
+        "none",
+        "list",
+        "string",
+        "no-apiPath",
+        "no-httpMethod",
+        "no-actionGroup",
+        "relative-apiPath",
+        "parameters-not-a-list",
+        "parameter-without-value",
+        "body-not-json",
+        "body-content-not-json",
+    ],
 )
 def test_malformed_events_answer_400_saying_what_is_wrong(event: Any, mentions: str) -> None:
     status, body = _answer(event)

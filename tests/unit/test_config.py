@@ -95,8 +95,15 @@ def test_the_seed_log_level_variable_is_honoured() -> None:
         ({"SECURITY_AGENT__DEFAULT_REGIONS": "[]"}, "default_regions"),
         ({"SECURITY_AGENT_ENVIRONMENT": "moon"}, "environment"),
     ],
-    ids=["plain-http-remote", "zero-concurrency", "unknown-transport", "unknown-fallback", "unknown-field",
-         "no-regions", "unknown-environment"],
+    ids=[
+        "plain-http-remote",
+        "zero-concurrency",
+        "unknown-transport",
+        "unknown-fallback",
+        "unknown-field",
+        "no-regions",
+        "unknown-environment",
+    ],
 )
 def test_invalid_configuration_fails_naming_the_field(environ: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
@@ -119,7 +126,9 @@ def test_bearer_auth_without_a_secret_is_refused() -> None:
 def test_bearer_auth_names_a_secret_and_never_holds_the_token() -> None:
     config = load_config(
         environ={
-            "SECURITY_AGENT__SERVERS__KNOWLEDGE__AUTH": json.dumps({"kind": "bearer", "secret_id": "mcp/token"})
+            "SECURITY_AGENT__SERVERS__KNOWLEDGE__AUTH": json.dumps(
+                {"kind": "bearer", "secret_id": "mcp/token"}
+            )
         }
     )
 

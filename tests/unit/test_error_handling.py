@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
@@ -43,7 +41,6 @@ def _client_error(code: str, status: int = 400) -> ClientError:
         (ConnectionResetError("reset"), ErrorKind.CONNECTION),
         (BrokenPipeError("pipe"), ErrorKind.CONNECTION),
         (TimeoutError(), ErrorKind.TIMEOUT),
-        (asyncio.TimeoutError(), ErrorKind.TIMEOUT),
         (ValueError("bad"), ErrorKind.VALIDATION),
         (RuntimeError("boom"), ErrorKind.SERVER_ERROR),
     ],
@@ -58,16 +55,27 @@ def test_foreign_exceptions_are_classified_by_code_and_type(exc: BaseException, 
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(401, ErrorKind.AUTHENTICATION), (403, ErrorKind.PERMISSION), (429, ErrorKind.RATE_LIMIT),
-     (504, ErrorKind.TIMEOUT), (404, ErrorKind.VALIDATION), (500, ErrorKind.SERVER_ERROR),
-     (502, ErrorKind.SERVER_ERROR)],
+    [
+        (401, ErrorKind.AUTHENTICATION),
+        (403, ErrorKind.PERMISSION),
+        (429, ErrorKind.RATE_LIMIT),
+        (504, ErrorKind.TIMEOUT),
+        (404, ErrorKind.VALIDATION),
+        (500, ErrorKind.SERVER_ERROR),
+        (502, ErrorKind.SERVER_ERROR),
+    ],
 )
 def test_http_statuses_map_to_kinds(status: int, kind: ErrorKind) -> None:
     assert kind_for_http_status(status) is kind
 
 
 def test_only_transient_kinds_are_retryable() -> None:
-    assert {ErrorKind.CONNECTION, ErrorKind.RATE_LIMIT, ErrorKind.TIMEOUT, ErrorKind.SERVER_ERROR} == RETRYABLE
+    assert {
+        ErrorKind.CONNECTION,
+        ErrorKind.RATE_LIMIT,
+        ErrorKind.TIMEOUT,
+        ErrorKind.SERVER_ERROR,
+    } == RETRYABLE
     assert not InvalidInput("x").retryable
     assert classify(ConnectionResetError()).retryable
 

@@ -44,7 +44,13 @@ def test_a_finding_is_identified_by_control_resource_and_region() -> None:
 def test_severity_ranks_order_from_critical_down() -> None:
     ordered = sorted(Severity, key=lambda s: s.rank, reverse=True)
 
-    assert ordered == [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFORMATIONAL]
+    assert ordered == [
+        Severity.CRITICAL,
+        Severity.HIGH,
+        Severity.MEDIUM,
+        Severity.LOW,
+        Severity.INFORMATIONAL,
+    ]
     assert Severity.parse("info") is Severity.INFORMATIONAL
     assert Severity.parse(" high ") is Severity.HIGH
 
@@ -73,7 +79,11 @@ def test_a_tool_result_reports_ok_only_for_the_ok_outcome() -> None:
 
     assert ToolResult(call=call, outcome=CallOutcome.OK, latency_ms=3).ok
     failed = ToolResult(
-        call=call, outcome=CallOutcome.TIMEOUT, latency_ms=3, error_kind=ErrorKind.TIMEOUT, error_message="slow"
+        call=call,
+        outcome=CallOutcome.TIMEOUT,
+        latency_ms=3,
+        error_kind=ErrorKind.TIMEOUT,
+        error_message="slow",
     )
     assert not failed.ok
 
