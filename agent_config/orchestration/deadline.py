@@ -28,7 +28,11 @@ class Deadline:
 
     @classmethod
     def from_lambda_context(
-        cls, remaining_ms: int, safety_margin_s: float, cap_s: float | None = None, clock: Clock = time.monotonic
+        cls,
+        remaining_ms: int,
+        safety_margin_s: float,
+        cap_s: float | None = None,
+        clock: Clock = time.monotonic,
     ) -> Deadline:
         """The Lambda's remaining time, less the margin needed to build and send the response."""
         budget = remaining_ms / 1000.0 - safety_margin_s

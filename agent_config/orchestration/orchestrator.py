@@ -103,10 +103,14 @@ class ServerOrchestrator:
     async def _execute(self, call: ToolCall, deadline: Deadline) -> ToolResult:
         cfg = self._servers.get(call.server)
         if cfg is None:
-            return _failed(call, CallOutcome.SKIPPED, ErrorKind.CONFIGURATION, "server is not configured", 0.0)
+            return _failed(
+                call, CallOutcome.SKIPPED, ErrorKind.CONFIGURATION, "server is not configured", 0.0
+            )
         timeout = deadline.timeout_for(cfg.timeouts.call_s)
         if timeout <= 0:
-            return _failed(call, CallOutcome.TIMEOUT, ErrorKind.TIMEOUT, "no time left before the deadline", 0.0)
+            return _failed(
+                call, CallOutcome.TIMEOUT, ErrorKind.TIMEOUT, "no time left before the deadline", 0.0
+            )
         started = time.perf_counter()
         connection = self.connection(call.server)
         try:
@@ -117,7 +121,9 @@ class ServerOrchestrator:
                 )
         except TimeoutError:
             elapsed = _ms_since(started)
-            return self._log(_failed(call, CallOutcome.TIMEOUT, ErrorKind.TIMEOUT, _timeout_text(timeout), elapsed))
+            return self._log(
+                _failed(call, CallOutcome.TIMEOUT, ErrorKind.TIMEOUT, _timeout_text(timeout), elapsed)
+            )
         except Exception as exc:  # noqa: BLE001 - a call's failure is data, never an exception
             error = classify(exc)
             outcome = CallOutcome.TIMEOUT if error.kind is ErrorKind.TIMEOUT else CallOutcome.ERROR
@@ -179,8 +185,12 @@ def _timeout_text(timeout: float) -> str:
     return f"no answer within {timeout:.1f} s"
 
 
-def _failed(call: ToolCall, outcome: CallOutcome, kind: ErrorKind, message: str, latency_ms: float) -> ToolResult:
-    return ToolResult(call=call, outcome=outcome, latency_ms=latency_ms, error_kind=kind, error_message=message)
+def _failed(
+    call: ToolCall, outcome: CallOutcome, kind: ErrorKind, message: str, latency_ms: float
+) -> ToolResult:
+    return ToolResult(
+        call=call, outcome=outcome, latency_ms=latency_ms, error_kind=kind, error_message=message
+    )
 
 
 def _succeeded(call: ToolCall, raw: RawToolResponse, latency_ms: float) -> ToolResult:
