@@ -1,0 +1,129 @@
+"""Evidence: the AWS API responses the checks evaluate, whoever collected them.
+
+The same evidence arrives through the AWS API MCP server's `call_aws` (each item's
+`response.as_json`) or, when that server is down, through boto3 directly; both give the AWS API's
+own response document, so evaluators never know which path was taken. A read that failed is kept
+as evidence too, with its error code: an evaluator turns AccessDenied or an unsupported operation
+into MANUAL naming what was missing, never into FAIL.
+
+Calls are named the way the AWS CLI names them (`s3api get-bucket-policy --bucket NAME`), which is
+what `call_aws` takes; the boto3 fallback maps the same names onto client methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Error codes that mean "this read is not possible here", as opposed to "the resource is fine".
+PERMISSION_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "Forbidden"}
+)
+UNSUPPORTED_CODES = frozenset(
+    {"NotImplemented", "UnsupportedOperation", "InvalidAction", "UnknownOperationException", "InternalFailure"}
+)
+
+
+class ApiCall(BaseModel):
+    """One read-only AWS API call, in AWS CLI terms: `aws <service> <operation> --<name> <value>`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service: str = Field(description="AWS CLI service name, e.g. 's3api', 'ec2', 'iam'.")
+    operation: str = Field(description="AWS CLI operation name, e.g. 'get-bucket-policy'.")
+    parameters: tuple[tuple[str, str], ...] = Field(
+        default=(), description="CLI parameters without the leading dashes, e.g. (('bucket', 'x'),)."
+    )
+    region: str | None = Field(default=None, description="None for global services (IAM, S3 listing).")
+
+    @classmethod
+    def of(cls, service: str, operation: str, region: str | None = None, **parameters: str) -> ApiCall:
+        """`ApiCall.of("s3api", "get-bucket-policy", bucket="x")`; underscores become dashes."""
+        return cls(
+            service=service,
+            operation=operation,
+            region=region,
+            parameters=tuple(sorted((k.replace("_", "-"), v) for k, v in parameters.items())),
+        )
+
+    def parameter(self, name: str) -> str | None:
+        return dict(self.parameters).get(name)
+
+    @property
+    def label(self) -> str:
+        params = " ".join(f"--{k} {v}" for k, v in self.parameters)
+        return f"{self.service} {self.operation} {params}".strip()
+
+
+class EvidenceItem(BaseModel):
+    """What one call returned: the response document, or the error that stopped it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    call: ApiCall
+    response: dict[str, Any] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    source: str = Field(default="aws_api", description="'aws_api' (MCP server) or 'boto3' (direct fallback).")
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code is None and self.response is not None
+
+    @property
+    def permission_denied(self) -> bool:
+        return self.error_code in PERMISSION_CODES
+
+    @property
+    def unsupported(self) -> bool:
+        return self.error_code in UNSUPPORTED_CODES
+
+    def missing_reason(self) -> str:
+        """Why this evidence is missing, in words that name the permission or API (for MANUAL results)."""
+        action = f"{_iam_prefix(self.call.service)}:{_iam_action(self.call.operation)}"
+        if self.permission_denied:
+            return f"permission {action} was denied"
+        if self.unsupported:
+            return f"the API {action} is not available here"
+        return f"{action} failed: {self.error_code or 'no response'}"
+
+
+class Evidence(BaseModel):
+    """All evidence gathered for one assessment, looked up by call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str
+    items: list[EvidenceItem] = Field(default_factory=list)
+
+    def add(self, item: EvidenceItem) -> None:
+        self.items.append(item)
+
+    def extend(self, items: Iterable[EvidenceItem]) -> None:
+        self.items.extend(items)
+
+    def get(self, call: ApiCall) -> EvidenceItem | None:
+        for item in self.items:
+            if item.call == call:
+                return item
+        return None
+
+    def find(self, service: str, operation: str, region: str | None = None) -> Iterator[EvidenceItem]:
+        """Every item for an operation (all resources), optionally in one region."""
+        for item in self.items:
+            call = item.call
+            if call.service == service and call.operation == operation and (region is None or call.region == region):
+                yield item
+
+
+_IAM_PREFIXES = {"s3api": "s3", "s3control": "s3", "configservice": "config"}
+
+
+def _iam_prefix(cli_service: str) -> str:
+    return _IAM_PREFIXES.get(cli_service, cli_service)
+
+
+def _iam_action(cli_operation: str) -> str:
+    return "".join(part.capitalize() for part in cli_operation.split("-"))
