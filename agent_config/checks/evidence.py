@@ -22,7 +22,13 @@ PERMISSION_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "Forbidden"}
 )
 UNSUPPORTED_CODES = frozenset(
-    {"NotImplemented", "UnsupportedOperation", "InvalidAction", "UnknownOperationException", "InternalFailure"}
+    {
+        "NotImplemented",
+        "UnsupportedOperation",
+        "InvalidAction",
+        "UnknownOperationException",
+        "InternalFailure",
+    }
 )
 
 
@@ -114,7 +120,8 @@ class Evidence(BaseModel):
         """Every item for an operation (all resources), optionally in one region."""
         for item in self.items:
             call = item.call
-            if call.service == service and call.operation == operation and (region is None or call.region == region):
+            same_operation = call.service == service and call.operation == operation
+            if same_operation and (region is None or call.region == region):
                 yield item
 
 
