@@ -196,6 +196,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         )
     finally:
         app.clear_context()
+        _flush_metrics()
     final = _finalise(event, response)
     log.info(
         "request_done",
@@ -225,6 +226,13 @@ def _finalise(event: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]
             session,
             prompt,
         )
+
+
+def _flush_metrics() -> None:
+    try:
+        runtime.get_runtime().flush_metrics()
+    except AgentError as exc:  # invalid configuration: already answered as a 500
+        log.debug("metrics_not_flushed", error=exc.message)
 
 
 def _error_body(kind: str, message: str, guidance: str) -> ErrorBody:

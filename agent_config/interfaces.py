@@ -94,6 +94,7 @@ class ServerHealth(_Model):
     latency_ms: float | None = None
     tools: list[str] = Field(default_factory=list)
     circuit: str = "closed"
+    calls: dict[str, int] = Field(default_factory=dict, description="Totals since the container started.")
     error: str | None = None
 
 

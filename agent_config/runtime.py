@@ -7,6 +7,7 @@ and so the CLI and tests can install a runtime of their own (`use_runtime`).
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -16,6 +17,7 @@ from agent_config.config import AgentConfig, load_config
 from agent_config.interfaces import MCPOrchestrator
 from agent_config.orchestration.event_loop import BackgroundLoop
 from agent_config.orchestration.orchestrator import ServerOrchestrator
+from agent_config.orchestration.telemetry import ServerMetrics
 
 T = TypeVar("T")
 
@@ -24,7 +26,13 @@ class AgentRuntime:
     def __init__(self, config: AgentConfig, orchestrator: MCPOrchestrator | None = None) -> None:
         self.config = config
         self.loop = BackgroundLoop()
-        self.orchestrator: MCPOrchestrator = orchestrator or ServerOrchestrator(config)
+        self.metrics = ServerMetrics()
+        self.orchestrator: MCPOrchestrator = orchestrator or ServerOrchestrator(config, metrics=self.metrics)
+
+    def flush_metrics(self) -> None:
+        """End of an invocation: publish this invocation's metrics (in Lambda, when enabled)."""
+        in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+        self.metrics.flush(publish=self.config.features.metrics and in_lambda)
 
     def run(self, work: Callable[[], Coroutine[Any, Any, T]], timeout_s: float | None = None) -> T:
         """Run `work()` on the long-lived loop (the coroutine is created there, on its own loop)."""

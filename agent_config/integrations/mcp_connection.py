@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import httpx2
 import mcp
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -33,7 +34,11 @@ from agent_config.utils.error_handling import (
     CallTimeout,
     ConfigurationError,
     ConnectionFailure,
+    ErrorKind,
     classify,
+    error_of_kind,
+    kind_for_aws_code,
+    kind_for_http_status,
 )
 from agent_config.utils.logging_utils import get_logger
 
@@ -71,9 +76,16 @@ class RawToolResponse:
 class MCPConnection:
     """One server, one long-lived client session."""
 
-    def __init__(self, name: str, config: MCPServerConfig, stderr_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: MCPServerConfig,
+        stderr_dir: Path | None = None,
+        auth: httpx2.Auth | None = None,
+    ) -> None:
         self.name = name
         self.config = config
+        self.auth = auth
         self._stderr_path = (
             stderr_dir or Path(tempfile.gettempdir()) / "security-agent"
         ) / f"{name}.stderr.log"
@@ -83,6 +95,7 @@ class MCPConnection:
         self._stop: asyncio.Event | None = None
         self._failure: BaseException | None = None
         self._lock: asyncio.Lock | None = None
+        self._http_error: tuple[ErrorKind, int] | None = None
         self.connect_count = 0
 
     @property
@@ -102,6 +115,7 @@ class MCPConnection:
 
     async def _connect(self, timeout_s: float) -> mcp.Client:
         self._ready, self._stop, self._failure = asyncio.Event(), asyncio.Event(), None
+        self._http_error = None
         self._owner = asyncio.create_task(self._own_session(), name=f"mcp-connection-{self.name}")
         try:
             await asyncio.wait_for(self._ready.wait(), timeout=timeout_s)
@@ -114,9 +128,9 @@ class MCPConnection:
         if self._client is None:
             failure = self._failure
             await self._discard()
-            error = classify(failure) if failure is not None else ConnectionFailure("connection closed")
-            raise type(error)(
-                f"{self.name}: could not connect: {error.message}", detail=self._stderr_tail()
+            error = self._classify(failure) if failure is not None else ConnectionFailure("connection closed")
+            raise error_of_kind(
+                error.kind, f"{self.name}: could not connect: {error.message}", detail=self._stderr_tail()
             ) from failure
         self.connect_count += 1
         log.info("mcp_connected", server=self.name, transport=self.config.transport.value)
@@ -156,22 +170,36 @@ class MCPConnection:
         return self._make_http_client()
 
     def _make_http_client(self) -> AbstractAsyncContextManager[mcp.Client]:
-        from agent_config.config import AuthKind
-
-        cfg = self.config
-        assert cfg.url is not None
-        if cfg.auth.kind is not AuthKind.NONE:
-            # Bearer (Secrets Manager) and SigV4 signing arrive with the orchestration work; refusing
-            # here is better than silently connecting without the credentials the server expects.
-            raise ConfigurationError(
-                f"{self.name}: auth kind {cfg.auth.kind.value!r} is not supported yet; "
-                "use 'none' or a stdio server"
-            )
         import httpx2
         from mcp.client.streamable_http import streamable_http_client
 
-        http = httpx2.AsyncClient(timeout=httpx2.Timeout(cfg.timeouts.call_s, connect=cfg.timeouts.connect_s))
+        from agent_config.integrations.http_auth import auth_for
+
+        cfg = self.config
+        assert cfg.url is not None
+        http = httpx2.AsyncClient(
+            timeout=httpx2.Timeout(cfg.timeouts.call_s, connect=cfg.timeouts.connect_s),
+            auth=self.auth if self.auth is not None else auth_for(cfg),
+            event_hooks={"response": [self._observe_response]},
+        )
         return mcp.Client(streamable_http_client(cfg.url, http_client=http), mode=cfg.protocol_mode)
+
+    async def _observe_response(self, response: httpx2.Response) -> None:
+        """Remember why the server refused a request: the SDK reports every HTTP error the same way
+        ("Server returned an error response"), so the status (401, 429, 503...) is read here."""
+        if response.status_code < 400:
+            return
+        aws_code = response.headers.get("x-amzn-errortype", "").split(":")[0]
+        kind = kind_for_aws_code(aws_code) or kind_for_http_status(response.status_code)
+        self._http_error = (kind, response.status_code)
+
+    def _classify(self, exc: BaseException) -> AgentError:
+        error = classify(exc)
+        if self._http_error is not None and not isinstance(exc, AgentError):
+            kind, status = self._http_error
+            error = error_of_kind(kind, f"the server answered HTTP {status}")
+            error.__cause__ = exc
+        return error
 
     async def list_tools(self, timeout_s: float) -> list[ToolInfo]:
         client = await self.ensure_connected(self.config.timeouts.connect_s)
@@ -189,6 +217,7 @@ class MCPConnection:
     async def call_tool(self, tool: str, arguments: dict[str, Any], timeout_s: float) -> RawToolResponse:
         """Call one tool; transport failures and MCP errors become typed `AgentError`s."""
         client = await self.ensure_connected(min(self.config.timeouts.connect_s, max(timeout_s, 0.1)))
+        self._http_error = None
         try:
             result = await asyncio.wait_for(
                 client.call_tool(tool, arguments, read_timeout_seconds=timeout_s), timeout=timeout_s
@@ -198,7 +227,7 @@ class MCPConnection:
         except AgentError:
             raise
         except Exception as exc:
-            error = classify(exc)
+            error = self._classify(exc)
             if not self.alive:
                 error = ConnectionFailure(
                     f"{self.name}: the connection was lost during {tool}: {error.message}"

@@ -1,13 +1,22 @@
 """`ServerOrchestrator`: the seed's `MCPOrchestrator`, fanning tool calls out to every configured server.
 
-Every call of a batch starts at once (bounded per server by `max_concurrency`), and each gets a
-timeout that is its server's `timeouts.call_s` capped by what is left of the request's deadline,
-so a batch never outlives the deadline. A call never raises: it becomes a `ToolResult` that says
-ok, error (with its `ErrorKind`) or timeout, so one bad server costs its part of the answer and
-not the answer. When a server that has a `fallback` fails, the same call is tried on the fallback
-(for example the offline Knowledge server behind the remote one) if time remains.
+How one call travels:
 
-Connections are created lazily and kept: the orchestrator lives as long as the Lambda container.
+1. its server's **circuit breaker** is asked first: an open breaker answers "skipped" at once, so a
+   sick server costs nothing from the shared budget;
+2. the call is made under the server's **concurrency bound**, with a timeout that is the server's
+   `timeouts.call_s` capped by what is left of the request's **deadline**;
+3. a failure of a retryable kind (connection, timeout, throttling, server error) is **retried** with
+   exponential backoff and full jitter, never past the deadline; authentication, permission and
+   validation errors are not retried;
+4. the outcome is recorded in the breaker, in per-server **metrics**, in one log line and in one
+   **audit** line (what was called, where, with what result);
+5. if the call still failed and the server has a **fallback** (the offline Knowledge server behind
+   the remote one), the same call goes to the fallback while time remains.
+
+A call never raises: it becomes a `ToolResult` that says ok, error (with its `ErrorKind`),
+timeout or skipped. Connections, breakers and metrics live as long as the orchestrator, which
+lives as long as the Lambda container.
 """
 
 from __future__ import annotations
@@ -18,8 +27,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agent_config.config import AgentConfig, MCPServerConfig
+from agent_config.integrations.expected_tools import missing_tools
 from agent_config.interfaces import CallOutcome, ServerHealth, ToolCall, ToolInfo, ToolResult
+from agent_config.orchestration.circuit_breaker import CircuitBreaker, CircuitState
 from agent_config.orchestration.deadline import Deadline
+from agent_config.orchestration.retry_policy import Failed, RetryEvent, call_with_retries
+from agent_config.orchestration.telemetry import ServerMetrics
 from agent_config.utils.error_handling import AgentError, ErrorKind, classify
 from agent_config.utils.logging_utils import get_logger
 
@@ -39,11 +52,26 @@ def _default_connection_factory(name: str, config: MCPServerConfig) -> MCPConnec
 
 
 class ServerOrchestrator:
-    def __init__(self, config: AgentConfig, connection_factory: ConnectionFactory | None = None) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        connection_factory: ConnectionFactory | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        metrics: ServerMetrics | None = None,
+    ) -> None:
         self._servers: dict[str, MCPServerConfig] = {n: s for n, s in config.servers.items() if s.enabled}
         self._factory = connection_factory or _default_connection_factory
         self._connections: dict[str, MCPConnection] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
+        self._clock = clock
+        self.breakers: dict[str, CircuitBreaker] = {
+            name: CircuitBreaker(
+                cfg.circuit_breaker, name=name, clock=clock, on_transition=self._transition_logger(name)
+            )
+            for name, cfg in self._servers.items()
+        }
+        self.metrics = metrics or ServerMetrics()
+        self.tool_problems: dict[str, list[str]] = {}
 
     @property
     def server_names(self) -> list[str]:
@@ -58,6 +86,17 @@ class ServerOrchestrator:
             self._limits[name] = asyncio.Semaphore(self._servers[name].max_concurrency)
         return self._connections[name]
 
+    def _transition_logger(self, name: str) -> Callable[[CircuitState, CircuitState], None]:
+        def record(old: CircuitState, new: CircuitState) -> None:
+            log.warning("circuit_transition", server=name, old=old.value, new=new.value)
+            self.metrics.transition(name)
+
+        return record
+
+    # -----------------------------------------------------------------------------------------
+    # Connections and discovery
+    # -----------------------------------------------------------------------------------------
+
     async def initialize_connections(self) -> None:
         """Open every connection concurrently; failures are logged, not raised (health says why)."""
 
@@ -70,7 +109,12 @@ class ServerOrchestrator:
         await asyncio.gather(*(_open(name) for name in self._servers))
 
     async def discover_all_tools(self) -> Mapping[str, Sequence[ToolInfo]]:
-        """Every reachable server's tools; an unreachable server maps to an empty list."""
+        """Every reachable server's tools; an unreachable server maps to an empty list.
+
+        A server that no longer offers a tool its adapter relies on (an upgrade renamed it, say) is
+        recorded in `tool_problems` and logged, so `/health` says exactly which tool is missing
+        instead of every later call failing obscurely.
+        """
 
         async def _list(name: str) -> tuple[str, list[ToolInfo]]:
             cfg = self._servers[name]
@@ -80,7 +124,24 @@ class ServerOrchestrator:
                 log.warning("mcp_discovery_failed", server=name, error=exc.message)
                 return name, []
 
-        return dict(await asyncio.gather(*(_list(name) for name in self._servers)))
+        catalogue = dict(await asyncio.gather(*(_list(name) for name in self._servers)))
+        for name, tools in catalogue.items():
+            if tools:
+                self._check_tools(name, tools)
+        return catalogue
+
+    def _check_tools(self, name: str, tools: Sequence[ToolInfo]) -> None:
+        offered = {tool.name for tool in tools}
+        missing = missing_tools(self._servers[name].role, offered)
+        if missing:
+            self.tool_problems[name] = [f"tool {tool!r} is not offered by the server" for tool in missing]
+            log.error("mcp_tools_missing", server=name, missing=missing, offered=sorted(offered))
+        else:
+            self.tool_problems.pop(name, None)
+
+    # -----------------------------------------------------------------------------------------
+    # Calls
+    # -----------------------------------------------------------------------------------------
 
     async def execute_parallel_calls(self, calls: Sequence[ToolCall], deadline: Deadline) -> list[ToolResult]:
         return list(await asyncio.gather(*(self._execute_with_fallback(call, deadline) for call in calls)))
@@ -93,8 +154,7 @@ class ServerOrchestrator:
         if deadline.expired:
             return result
         log.info("mcp_fallback", server=call.server, fallback=cfg.fallback, reason=result.error_message)
-        fallback_call = call.model_copy(update={"server": cfg.fallback})
-        fallback = await self._execute(fallback_call, deadline)
+        fallback = await self._execute(call.model_copy(update={"server": cfg.fallback}), deadline)
         if not fallback.ok:
             return result
         note = f"{call.server} failed ({result.error_message}); answered by {cfg.fallback}"
@@ -104,50 +164,86 @@ class ServerOrchestrator:
         cfg = self._servers.get(call.server)
         if cfg is None:
             return _failed(
-                call, CallOutcome.SKIPPED, ErrorKind.CONFIGURATION, "server is not configured", 0.0
+                call, CallOutcome.SKIPPED, ErrorKind.CONFIGURATION, "server is not configured", 0.0, 0
             )
-        timeout = deadline.timeout_for(cfg.timeouts.call_s)
-        if timeout <= 0:
-            return _failed(
-                call, CallOutcome.TIMEOUT, ErrorKind.TIMEOUT, "no time left before the deadline", 0.0
-            )
+        breaker = self.breakers[call.server]
+        if not breaker.allow():
+            refusal = breaker.refusal()
+            return self._record(_failed(call, CallOutcome.SKIPPED, refusal.kind, refusal.message, 0.0, 0))
+
         started = time.perf_counter()
         connection = self.connection(call.server)
-        try:
-            async with self._limits[call.server]:
-                raw = await asyncio.wait_for(
-                    connection.call_tool(call.tool, call.arguments, deadline.timeout_for(timeout)),
-                    timeout=max(deadline.timeout_for(timeout), 0.001),
-                )
-        except TimeoutError:
-            elapsed = _ms_since(started)
-            return self._log(
-                _failed(call, CallOutcome.TIMEOUT, ErrorKind.TIMEOUT, _timeout_text(timeout), elapsed)
-            )
-        except Exception as exc:  # noqa: BLE001 - a call's failure is data, never an exception
-            error = classify(exc)
-            outcome = CallOutcome.TIMEOUT if error.kind is ErrorKind.TIMEOUT else CallOutcome.ERROR
-            return self._log(_failed(call, outcome, error.kind, error.message, _ms_since(started)))
-        return self._log(_succeeded(call, raw, _ms_since(started)))
 
-    @staticmethod
-    def _log(result: ToolResult) -> ToolResult:
+        async def attempt() -> RawToolResponse:
+            async with self._limits[call.server]:
+                return await connection.call_tool(
+                    call.tool, call.arguments, deadline.timeout_for(cfg.timeouts.call_s)
+                )
+
+        def on_retry(event: RetryEvent) -> None:
+            self.metrics.retry(call.server)
+            log.info(
+                "mcp_retry",
+                server=call.server,
+                tool=call.tool,
+                attempt=event.attempt,
+                error_kind=event.error.kind.value,
+                delay_s=round(event.delay_s, 3),
+            )
+
+        try:
+            outcome = await call_with_retries(
+                attempt, cfg.retry, deadline, on_retry=on_retry, attempt_timeout_s=cfg.timeouts.call_s
+            )
+        except BaseException:
+            breaker.release()  # cancelled: no verdict on the server's health
+            raise
+        elapsed = _ms_since(started)
+        if isinstance(outcome, Failed):
+            error = outcome.error
+            if outcome.attempts == 0:
+                breaker.release()
+            else:
+                breaker.record_failure(error.kind)
+            kind = error.kind
+            status = CallOutcome.TIMEOUT if kind is ErrorKind.TIMEOUT else CallOutcome.ERROR
+            return self._record(_failed(call, status, kind, _explain(error), elapsed, outcome.attempts))
+        breaker.record_success()
+        return self._record(_succeeded(call, outcome.value, elapsed, outcome.attempts))
+
+    def _record(self, result: ToolResult) -> ToolResult:
+        self.metrics.call(result)
+        fields: dict[str, Any] = {
+            "server": result.call.server,
+            "tool": result.call.tool,
+            "outcome": result.outcome.value,
+            "latency_ms": round(result.latency_ms, 1),
+            "attempts": result.attempts,
+        }
+        if result.error_kind is not None:
+            fields.update(error_kind=result.error_kind.value, error=result.error_message)
+        log.info("mcp_call", **fields)
         log.info(
-            "mcp_call",
+            "audit",
+            action="mcp_tool_call",
             server=result.call.server,
             tool=result.call.tool,
-            outcome=result.outcome.value,
-            latency_ms=round(result.latency_ms, 1),
-            error_kind=result.error_kind.value if result.error_kind else None,
-            error=result.error_message,
+            arguments=result.call.arguments,
+            region=result.call.arguments.get("region"),
+            result=result.outcome.value,
         )
         return result
+
+    # -----------------------------------------------------------------------------------------
+    # Health
+    # -----------------------------------------------------------------------------------------
 
     async def health_check_all(self) -> list[ServerHealth]:
         return list(await asyncio.gather(*(self._health(name) for name in self._servers)))
 
     async def _health(self, name: str) -> ServerHealth:
         cfg = self._servers[name]
+        circuit = self.breakers[name].snapshot().state.value
         started = time.perf_counter()
         try:
             tools = await asyncio.wait_for(
@@ -161,8 +257,12 @@ class ServerOrchestrator:
                 role=cfg.role,
                 transport=cfg.transport.value,
                 reachable=False,
+                circuit=circuit,
+                calls=self.metrics.totals(name),
                 error=f"{error.kind.value}: {error.message}",
             )
+        self._check_tools(name, tools)
+        problems = self.tool_problems.get(name)
         return ServerHealth(
             name=name,
             role=cfg.role,
@@ -170,6 +270,9 @@ class ServerOrchestrator:
             reachable=True,
             latency_ms=round(_ms_since(started), 1),
             tools=sorted(t.name for t in tools),
+            circuit=circuit,
+            calls=self.metrics.totals(name),
+            error="; ".join(problems) if problems else None,
         )
 
     async def close(self) -> None:
@@ -181,30 +284,51 @@ def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
 
 
-def _timeout_text(timeout: float) -> str:
-    return f"no answer within {timeout:.1f} s"
+def _explain(error: AgentError) -> str:
+    """The error in words a user understands: what happened, then what the detail says."""
+    return error.message if not error.detail else f"{error.message} ({error.detail.splitlines()[-1][:200]})"
 
 
 def _failed(
-    call: ToolCall, outcome: CallOutcome, kind: ErrorKind, message: str, latency_ms: float
+    call: ToolCall, outcome: CallOutcome, kind: ErrorKind, message: str, latency_ms: float, attempts: int
 ) -> ToolResult:
-    return ToolResult(
-        call=call, outcome=outcome, latency_ms=latency_ms, error_kind=kind, error_message=message
-    )
-
-
-def _succeeded(call: ToolCall, raw: RawToolResponse, latency_ms: float) -> ToolResult:
-    payload: Any = raw.json_payload()
-    if payload is None and not raw.truncated:
-        payload = raw.text
-    message = f"answer of {raw.size_bytes} bytes was cut to the configured maximum" if raw.truncated else None
-    outcome = CallOutcome.ERROR if raw.is_error else CallOutcome.OK
     return ToolResult(
         call=call,
         outcome=outcome,
-        payload=payload,
         latency_ms=latency_ms,
+        attempts=attempts,
+        error_kind=kind,
+        error_message=message,
+    )
+
+
+def _succeeded(call: ToolCall, raw: RawToolResponse, latency_ms: float, attempts: int) -> ToolResult:
+    payload: Any = raw.json_payload()
+    if payload is None and not raw.truncated:
+        payload = raw.text
+    note = (
+        f"the answer ({raw.size_bytes:,} bytes) exceeded the configured maximum, so its data is missing"
+        if raw.truncated
+        else None
+    )
+    if raw.is_error:
+        # The server answered (it is healthy) but the tool reported a failure: not retried.
+        return ToolResult(
+            call=call,
+            outcome=CallOutcome.ERROR,
+            payload=payload,
+            latency_ms=latency_ms,
+            attempts=attempts,
+            error_kind=ErrorKind.SERVER_ERROR,
+            error_message=raw.text[:300] or "the tool reported an error",
+        )
+    return ToolResult(
+        call=call,
+        outcome=CallOutcome.ERROR if raw.truncated else CallOutcome.OK,
+        payload=None if raw.truncated else payload,
+        latency_ms=latency_ms,
+        attempts=attempts,
         truncated=raw.truncated,
-        error_kind=ErrorKind.SERVER_ERROR if raw.is_error else None,
-        error_message=(raw.text[:300] if raw.is_error else message),
+        error_kind=ErrorKind.SERVER_ERROR if raw.truncated else None,
+        error_message=note,
     )

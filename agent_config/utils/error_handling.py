@@ -210,6 +210,11 @@ _AWS_CODES: dict[str, ErrorKind] = {
 }
 
 
+def error_of_kind(kind: ErrorKind, message: str, detail: str | None = None) -> AgentError:
+    """An error of the given kind (the right subclass), for callers that know the kind already."""
+    return _ERROR_TYPES[kind](message, detail=detail)
+
+
 def kind_for_aws_code(code: str) -> ErrorKind | None:
     """The kind of an AWS error code, or None for codes that say nothing about retrying."""
     return _AWS_CODES.get(code)
@@ -230,7 +235,12 @@ def kind_for_http_status(status: int) -> ErrorKind:
 
 
 def classify(exc: BaseException) -> AgentError:
-    """Turn any exception into an `AgentError` of the right kind (the original is its `__cause__`)."""
+    """Turn any exception into an `AgentError` of the right kind (the original is its `__cause__`).
+
+    Exception groups (from task groups inside the MCP SDK) are classified by their first leaf.
+    """
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
     if isinstance(exc, AgentError):
         return exc
     kind = _kind_of(exc)

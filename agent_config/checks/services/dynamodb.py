@@ -1,0 +1,93 @@
+"""Amazon DynamoDB: point-in-time recovery (DynamoDB.2).
+
+Calls (regional): `dynamodb list-tables`, then `dynamodb describe-continuous-backups --table-name
+NAME` per table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from agent_config.checks.evidence import ApiCall, Evidence
+from agent_config.checks.results import CapReached, CheckResult
+from agent_config.checks.services._common import (
+    DEFAULT_MAX_RESOURCES,
+    Index,
+    Read,
+    Subject,
+    arn,
+    cap_notice,
+    capped,
+    listing_gate,
+    needed,
+    read,
+    strings_of,
+)
+
+SERVICE = "dynamodb"
+GLOBAL = False
+CONTROL_IDS: tuple[str, ...] = ("DynamoDB.2",)
+TABLE = "AWS::DynamoDB::Table"
+
+
+def list_call(region: str) -> ApiCall:
+    return ApiCall.of("dynamodb", "list-tables", region)
+
+
+def backups_call(region: str, table: str) -> ApiCall:
+    return ApiCall.of("dynamodb", "describe-continuous-backups", region, table_name=table)
+
+
+def _tables(index: Index, region: str) -> tuple[Read, list[str]]:
+    listing = read(index, list_call(region))
+    return listing, strings_of(listing.doc, "TableNames")
+
+
+def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
+    index = Index(evidence)
+    _, tables = _tables(index, region)
+    return needed(
+        index, [list_call(region), *(backups_call(region, t) for t in capped(tables, max_resources))]
+    )
+
+
+def cap_reached(
+    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
+) -> list[CapReached]:
+    _, tables = _tables(Index(evidence), region)
+    return cap_notice(SERVICE, region, TABLE, len(tables), max_resources)
+
+
+def evaluate(
+    region: str,
+    evidence: Evidence,
+    *,
+    now: datetime | None = None,
+    max_resources: int = DEFAULT_MAX_RESOURCES,
+) -> list[CheckResult]:
+    index = Index(evidence)
+    listing, tables = _tables(index, region)
+    gate = listing_gate(CONTROL_IDS, evidence.account_id, region, listing, len(tables), "DynamoDB tables")
+    if gate is not None:
+        return gate
+    results = []
+    for table in capped(tables, max_resources):
+        subject = Subject(
+            TABLE, table, arn("dynamodb", region, evidence.account_id, f"table/{table}"), region
+        )
+        backups = read(index, backups_call(region, table))
+        if backups.doc is None:
+            results.append(subject.manual("DynamoDB.2", backups.missing or "", "the table's backups"))
+            continue
+        description = backups.doc.get("ContinuousBackupsDescription") or {}
+        pitr = (description.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus")
+        results.append(
+            subject.verdict(
+                "DynamoDB.2",
+                pitr == "ENABLED",
+                "Point-in-time recovery is on.",
+                "Point-in-time recovery is off.",
+                PointInTimeRecoveryStatus=pitr,
+            )
+        )
+    return results

@@ -1,0 +1,101 @@
+"""Amazon SQS: queues encrypted at rest (SQS.1).
+
+Calls (regional): `sqs list-queues`, then `sqs get-queue-attributes --queue-url URL
+--attribute-names All` per queue. A queue is encrypted with SSE-KMS (`KmsMasterKeyId`) or SSE-SQS
+(`SqsManagedSseEnabled` "true"). Results use the queue URL as the id (what the API addresses a
+queue by) and the queue's ARN.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from agent_config.checks.evidence import ApiCall, Evidence
+from agent_config.checks.results import CapReached, CheckResult
+from agent_config.checks.services._common import (
+    DEFAULT_MAX_RESOURCES,
+    Index,
+    Read,
+    Subject,
+    arn,
+    cap_notice,
+    capped,
+    listing_gate,
+    needed,
+    read,
+    strings_of,
+    truthy,
+)
+
+SERVICE = "sqs"
+GLOBAL = False
+CONTROL_IDS: tuple[str, ...] = ("SQS.1",)
+QUEUE = "AWS::SQS::Queue"
+
+
+def list_call(region: str) -> ApiCall:
+    return ApiCall.of("sqs", "list-queues", region)
+
+
+def attributes_call(region: str, queue_url: str) -> ApiCall:
+    return ApiCall.of("sqs", "get-queue-attributes", region, queue_url=queue_url, attribute_names="All")
+
+
+def _queues(index: Index, region: str) -> tuple[Read, list[str]]:
+    listing = read(index, list_call(region))
+    return listing, strings_of(listing.doc, "QueueUrls")  # the key is absent when there are none
+
+
+def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
+    index = Index(evidence)
+    _, queues = _queues(index, region)
+    return needed(
+        index, [list_call(region), *(attributes_call(region, q) for q in capped(queues, max_resources))]
+    )
+
+
+def cap_reached(
+    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
+) -> list[CapReached]:
+    _, queues = _queues(Index(evidence), region)
+    return cap_notice(SERVICE, region, QUEUE, len(queues), max_resources)
+
+
+def evaluate(
+    region: str,
+    evidence: Evidence,
+    *,
+    now: datetime | None = None,
+    max_resources: int = DEFAULT_MAX_RESOURCES,
+) -> list[CheckResult]:
+    index = Index(evidence)
+    listing, queues = _queues(index, region)
+    gate = listing_gate(CONTROL_IDS, evidence.account_id, region, listing, len(queues), "SQS queues")
+    if gate is not None:
+        return gate
+    results = []
+    for url in capped(queues, max_resources):
+        attributes = read(index, attributes_call(region, url))
+        values = (attributes.doc or {}).get("Attributes") or {}
+        queue_arn = values.get("QueueArn") or arn(
+            "sqs", region, evidence.account_id, url.rstrip("/").rsplit("/", 1)[-1]
+        )
+        subject = Subject(QUEUE, url, str(queue_arn), region)
+        if attributes.doc is None:
+            results.append(subject.manual("SQS.1", attributes.missing or "", "the queue's attributes"))
+            continue
+        key = values.get("KmsMasterKeyId")
+        managed = truthy(values.get("SqsManagedSseEnabled"))
+        results.append(
+            subject.verdict(
+                "SQS.1",
+                bool(key) or managed,
+                f"The queue is encrypted with KMS key {key}."
+                if key
+                else "The queue is encrypted with SSE-SQS.",
+                "The queue is not encrypted at rest.",
+                KmsMasterKeyId=key or None,
+                SqsManagedSseEnabled=managed,
+            )
+        )
+    return results
