@@ -87,3 +87,8 @@ def scripted_runtime() -> Iterator[tuple[AgentRuntime, ScriptedOrchestrator]]:
     finally:
         use_runtime(previous)
         runtime.loop.stop()
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"

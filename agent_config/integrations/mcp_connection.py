@@ -26,6 +26,7 @@ from typing import Any, TextIO
 import httpx2
 import mcp
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.types import CONNECTION_CLOSED, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT
 
 from agent_config.config import MCPServerConfig, Transport
 from agent_config.interfaces import ToolInfo
@@ -45,6 +46,13 @@ from agent_config.utils.logging_utils import get_logger
 log = get_logger(__name__)
 
 STDERR_TAIL_BYTES = 2_000
+# JSON-RPC / MCP error codes that say what kind of failure happened.
+_MCP_ERROR_KINDS: dict[int, ErrorKind] = {
+    CONNECTION_CLOSED: ErrorKind.CONNECTION,
+    REQUEST_TIMEOUT: ErrorKind.TIMEOUT,
+    METHOD_NOT_FOUND: ErrorKind.VALIDATION,
+    INVALID_PARAMS: ErrorKind.VALIDATION,
+}
 
 
 @dataclass(frozen=True)
@@ -63,14 +71,18 @@ class RawToolResponse:
 
     def json_payload(self) -> Any:
         """The answer as JSON: the structured content unwrapped from `{"result": ...}`, else the text."""
-        if isinstance(self.structured, dict) and set(self.structured) == {"result"}:
-            return self.structured["result"]
-        if self.structured is not None and not self.truncated:
-            return self.structured
-        try:
-            return json.loads(self.text)
-        except json.JSONDecodeError:
-            return None
+        structured = self.structured
+        if isinstance(structured, dict) and set(structured) == {"result"}:
+            structured = structured["result"]  # FastMCP-style wrapping of a tool's return value
+        if structured is not None and not isinstance(structured, str) and not self.truncated:
+            return structured
+        for text in (structured, self.text):
+            if isinstance(text, str):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError:
+                    continue
+        return None
 
 
 class MCPConnection:
@@ -142,7 +154,7 @@ class MCPConnection:
         try:
             if self.config.transport is Transport.STDIO:
                 self._stderr_path.parent.mkdir(parents=True, exist_ok=True)
-                errlog = self._stderr_path.open("a", encoding="utf-8")
+                errlog = self._stderr_path.open("w", encoding="utf-8")  # this process's output only
             async with self._make_client(errlog) as client:
                 self._client = client
                 self._ready.set()
@@ -194,6 +206,13 @@ class MCPConnection:
         self._http_error = (kind, response.status_code)
 
     def _classify(self, exc: BaseException) -> AgentError:
+        leaf = exc
+        while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
+            leaf = leaf.exceptions[0]
+        if isinstance(leaf, mcp.MCPError) and leaf.code in _MCP_ERROR_KINDS and self._http_error is None:
+            error = error_of_kind(_MCP_ERROR_KINDS[leaf.code], leaf.message)
+            error.__cause__ = exc
+            return error
         error = classify(exc)
         if self._http_error is not None and not isinstance(exc, AgentError):
             kind, status = self._http_error
@@ -228,11 +247,12 @@ class MCPConnection:
             raise
         except Exception as exc:
             error = self._classify(exc)
-            if not self.alive:
+            if error.kind is ErrorKind.CONNECTION or not self.alive:
                 error = ConnectionFailure(
-                    f"{self.name}: the connection was lost during {tool}: {error.message}"
+                    f"{self.name}: the connection was lost during {tool}: {error.message}",
+                    detail=self._stderr_tail(),
                 )
-                error.__cause__ = exc
+                await self._discard()  # the next use reconnects instead of reusing a dead session
             raise error from exc
         return _to_raw(result, self.config.max_payload_bytes)
 

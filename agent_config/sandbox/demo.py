@@ -19,7 +19,7 @@ from agent_config.sandbox.world import sandbox
 from agent_config.utils.console import progress
 from agent_config.utils.logging_utils import configure_logging
 
-DEMO_EVENTS = ("health.json", "security_services.json")
+DEMO_EVENTS = ("health.json", "security_services.json", "security_services_secondary.json")
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -39,8 +39,16 @@ def run_demo(out: TextIO) -> int:
     from agent_config.enhanced_security_agent import lambda_handler
 
     with ExitStack() as stack:
-        with progress("Starting local AWS (moto on loopback)", out):
+        with progress("Starting local AWS (moto on loopback) and seeding the sample account", out):
             world = stack.enter_context(sandbox())
+        if world.manifest is not None:
+            planted = world.manifest.items
+            failing = {item.control_id for item in planted if item.expected_status.value == "FAIL"}
+            out.write(
+                f"  the account holds {len(planted)} planted resources and settings: "
+                f"{len(failing)} kinds of misconfiguration, each beside a correct twin, "
+                f"in {', '.join(world.regions)}\n"
+            )
         stack.callback(configure_logging, "WARNING")  # runs after the log file below is closed
         log_file = stack.enter_context((world.workdir / "agent.log").open("w", encoding="utf-8"))
         configure_logging("INFO", stream=log_file)

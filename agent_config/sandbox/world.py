@@ -14,9 +14,11 @@ from pathlib import Path
 
 from agent_config.config import CONFIG_FILE_ENV, AgentConfig, load_config
 from agent_config.sandbox.local_aws import LocalAws, local_aws
+from agent_config.sandbox.sample_account import SampleAccountManifest, seed_sample_account
 from agent_config.sandbox.servers import sandbox_config_layer
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
+MANIFEST_NAME = "sample-account-manifest.json"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Sandbox:
     workdir: Path
     config_file: Path
     regions: tuple[str, ...]
+    manifest: SampleAccountManifest | None
 
     def environment(self) -> dict[str, str]:
         """What a shell needs to run the agent (`lambda-invoke`, `assess`) against the sandbox."""
@@ -35,15 +38,24 @@ class Sandbox:
 
 
 @contextmanager
-def sandbox(regions: Sequence[str] = DEFAULT_REGIONS, workdir: Path | None = None) -> Iterator[Sandbox]:
+def sandbox(
+    regions: Sequence[str] = DEFAULT_REGIONS, workdir: Path | None = None, seed: bool = True
+) -> Iterator[Sandbox]:
+    """Local AWS (seeded with the sample account unless `seed` is False) and the agent's configuration
+    for it; everything is stopped and removed when the block ends, however it ends."""
     owned = workdir is None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="security-agent-sandbox-"))
     try:
         with local_aws(region=regions[0], home=workdir / "aws") as aws:
+            manifest = (
+                seed_sample_account(aws, tuple(regions), manifest_path=workdir / MANIFEST_NAME) if seed else None
+            )
             config_file = workdir / "agent-config.json"
             layer = sandbox_config_layer(aws, list(regions), workdir)
             config_file.write_text(json.dumps(layer, indent=2), encoding="utf-8")
-            yield Sandbox(aws=aws, workdir=workdir, config_file=config_file, regions=tuple(regions))
+            yield Sandbox(
+                aws=aws, workdir=workdir, config_file=config_file, regions=tuple(regions), manifest=manifest
+            )
     finally:
         if owned:
             shutil.rmtree(workdir, ignore_errors=True)
