@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -26,10 +27,16 @@ TokenProvider = Callable[[bool], str]
 """Returns the current token; the argument asks for a fresh one (bypassing any cache)."""
 
 
+REFRESH_INTERVAL_S = 60.0
+"""A rejected token is fetched afresh at most this often, so a wrong secret cannot cause a storm."""
+
+
 class BearerTokenAuth(httpx2.Auth):
-    def __init__(self, token_provider: TokenProvider) -> None:
+    def __init__(self, token_provider: TokenProvider, clock: Callable[[], float] = time.monotonic) -> None:
         self._provider = token_provider
+        self._clock = clock
         self._token: str | None = None
+        self._last_forced: float | None = None
 
     def __repr__(self) -> str:
         return "BearerTokenAuth(token=***)"
@@ -39,10 +46,14 @@ class BearerTokenAuth(httpx2.Auth):
             self._token = self._provider(False)
         request.headers["Authorization"] = f"Bearer {self._token}"
         response = yield request
-        if response.status_code == 401:
+        if response.status_code == 401 and self._may_refresh():
+            self._last_forced = self._clock()
             self._token = self._provider(True)
             request.headers["Authorization"] = f"Bearer {self._token}"
             yield request
+
+    def _may_refresh(self) -> bool:
+        return self._last_forced is None or self._clock() - self._last_forced >= REFRESH_INTERVAL_S
 
 
 def secret_token_provider(secret_id: str) -> TokenProvider:

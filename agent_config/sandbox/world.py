@@ -48,7 +48,9 @@ def sandbox(
     try:
         with local_aws(region=regions[0], home=workdir / "aws") as aws:
             manifest = (
-                seed_sample_account(aws, tuple(regions), manifest_path=workdir / MANIFEST_NAME) if seed else None
+                seed_sample_account(aws, tuple(regions), manifest_path=workdir / MANIFEST_NAME)
+                if seed
+                else None
             )
             config_file = workdir / "agent-config.json"
             layer = sandbox_config_layer(aws, list(regions), workdir)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,7 @@ from agent_config.sandbox.world import Sandbox
 
 pytestmark = pytest.mark.integration
 
+SECURITY_SCRIPT = "awslabs.well-architected-security-mcp-server"
 REGION = "ap-southeast-2"  # outside the sample account, so the test owns GuardDuty's state there
 
 
@@ -75,14 +79,47 @@ def test_health_reports_the_real_servers_and_their_tools(sandbox_runtime: AgentR
     assert "call_aws" in servers["aws_api"]["tools"]
 
 
-def test_the_security_server_process_is_reused_between_invocations(sandbox_runtime: AgentRuntime) -> None:
+def _server_pids(fragment: str) -> set[int]:
+    """Our child processes whose command line contains `fragment` (the stdio MCP servers)."""
+    pids = set()
+    for task in Path("/proc/self/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if fragment in command:
+                pids.add(int(pid))
+    return pids
+
+
+def test_warm_invocations_reuse_the_server_process_and_a_killed_server_is_rebuilt(
+    sandbox_runtime: AgentRuntime,
+) -> None:
     from agent_config.orchestration.orchestrator import ServerOrchestrator
 
     orchestrator = sandbox_runtime.orchestrator
     assert isinstance(orchestrator, ServerOrchestrator)
-    _ask(_services_event("us-east-1"))
-    connects_before = orchestrator.connection("security").connect_count
+    connection = orchestrator.connection("security")
 
+    # GIVEN two invocations in one warm container
     _ask(_services_event("us-east-1"))
+    pids_first, connects_first = _server_pids(SECURITY_SCRIPT), connection.connect_count
+    status, _, _ = _ask(_services_event("us-east-1"))
 
-    assert orchestrator.connection("security").connect_count == connects_before == 1
+    # THEN the same server process answered both
+    assert status == 200
+    assert len(pids_first) == 1
+    assert _server_pids(SECURITY_SCRIPT) == pids_first
+    assert connection.connect_count == connects_first
+
+    # WHEN the server process dies between invocations
+    os.kill(next(iter(pids_first)), signal.SIGKILL)
+    status, body, _ = _ask(_services_event("us-east-1"))
+
+    # THEN the next invocation still answers, from a new process
+    assert status == 200, body
+    pids_after = _server_pids(SECURITY_SCRIPT)
+    assert len(pids_after) == 1
+    assert pids_after != pids_first
+    assert connection.connect_count == connects_first + 1

@@ -26,6 +26,11 @@ server = MCPServer("faulty")
 _state = {"flaky_calls": 0}
 
 
+def get_server() -> MCPServer:
+    """For in-process use (`in_process_target = "faulty_mcp_server:get_server"`)."""
+    return server
+
+
 @server.tool()
 def echo(text: str = "hello") -> str:
     """Answer at once."""
@@ -106,7 +111,12 @@ def _http_app(args: argparse.Namespace) -> Any:
                 await JSONResponse({"error": "bad signature"}, status_code=403)(scope, receive, send)
                 return
 
+            replayed = {"done": False}
+
             async def replay() -> dict[str, Any]:
+                if replayed["done"]:
+                    return await receive()  # then whatever comes next (a disconnect)
+                replayed["done"] = True
                 return {"type": "http.request", "body": body, "more_body": False}
 
             await app(scope, replay, send)

@@ -76,16 +76,14 @@ def cap_reached(
 
 
 def public_statements(found: list[Statement]) -> list[str]:
-    """Labels of the statements that open the function to the public."""
+    """What opens the function to the public, one phrase per statement."""
     public: list[str] = []
     for statement in found:
-        open_service = (
-            statement.allows
-            and bool(service_principals(statement.principal))
-            and not restricting_keys(statement.condition, SOURCE_KEYS)
-        )
-        if is_public_statement(statement) or open_service:
-            public.append(statement.label)
+        services = service_principals(statement.principal) if statement.allows else []
+        if is_public_statement(statement):
+            public.append(f"{statement.label} (principal '*')")
+        elif services and not restricting_keys(statement.condition, SOURCE_KEYS):
+            public.append(f"{statement.label} ({', '.join(services)} without a source account or ARN)")
     return public
 
 
@@ -121,7 +119,7 @@ def evaluate(
                 "Lambda.1",
                 not public,
                 "Every statement of the function's policy names or conditions its callers.",
-                f"The function's policy lets anyone invoke it (statement {', '.join(public[:3])}).",
+                f"The function's policy lets anyone invoke it: {'; '.join(public[:3])}.",
                 public_statements=public[:10],
             )
         )

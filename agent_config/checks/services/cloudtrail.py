@@ -1,9 +1,11 @@
 """AWS CloudTrail: a multi-Region trail recording management events, trail encryption and log
 file validation.
 
-Calls (regional): `describe-trails` (it includes shadow copies of multi-Region trails created in
-other Regions), then per trail `get-trail-status --name ARN` and `get-event-selectors
---trail-name ARN`.
+Calls: `describe-trails` in each Region (it includes shadow copies of multi-Region trails created
+in other Regions), then per trail `get-trail-status --name ARN` and `get-event-selectors
+--trail-name ARN` in the trail's home Region. Asking the home Region means one pair of calls per
+trail however many Regions see it (the registry de-duplicates them), and avoids cross-Region reads
+of shadow trails, which moto answers with TrailNotFoundException.
 
 CloudTrail.1 is an account-level result per Region: it passes when at least one trail visible there
 is multi-Region, logging, and records read and write management events. CloudTrail.2 and
@@ -59,12 +61,18 @@ def _trails(index: Index, region: str) -> tuple[Read, list[dict[str, Any]]]:
     return listing, [t for t in items_of(listing.doc, "trailList") if isinstance(t.get("TrailARN"), str)]
 
 
+def _home(trail: dict[str, Any], region: str) -> str:
+    home = trail.get("HomeRegion")
+    return home if isinstance(home, str) and home else region
+
+
 def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
     index = Index(evidence)
     calls = [list_call(region)]
     _, trails = _trails(index, region)
     for trail in capped(trails, max_resources):
-        calls += [status_call(region, trail["TrailARN"]), selectors_call(region, trail["TrailARN"])]
+        home = _home(trail, region)
+        calls += [status_call(home, trail["TrailARN"]), selectors_call(home, trail["TrailARN"])]
     return needed(index, calls)
 
 
@@ -90,13 +98,13 @@ def evaluate(
         return [subject.manual(c, listing.missing, "the trails") for c in CONTROL_IDS]
     trails = capped(trails, max_resources)
     results = [_cloudtrail_1(index, account, region, trails)]
-    home = [t for t in trails if t.get("HomeRegion", region) == region]
-    if not home:
+    own = [t for t in trails if _home(t, region) == region]
+    if not own:
         return results + [
-            not_applicable(c, account, region, "trails created in this Region")
+            not_applicable(c, account, region, "trails with their home Region")
             for c in ("CloudTrail.2", "CloudTrail.4")
         ]
-    for trail in home:
+    for trail in own:
         subject = Subject(TRAIL, str(trail.get("Name") or trail["TrailARN"]), trail["TrailARN"], region)
         key = trail.get("KmsKeyId")
         results.append(
@@ -166,8 +174,9 @@ def _cloudtrail_1(index: Index, account: str, region: str, trails: list[dict[str
     missing: list[str] = []
     shortfalls: list[str] = []
     for trail in candidates:
-        status = read(index, status_call(region, trail["TrailARN"]))
-        selectors = read(index, selectors_call(region, trail["TrailARN"]))
+        home = _home(trail, region)
+        status = read(index, status_call(home, trail["TrailARN"]))
+        selectors = read(index, selectors_call(home, trail["TrailARN"]))
         if status.doc is not None and status.doc.get("IsLogging") is False:
             shortfalls.append(f"{trail.get('Name')} is not logging")
             continue

@@ -20,6 +20,7 @@ neutralise existing ones.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -194,47 +195,16 @@ def _bucket_region(index: Index, bucket: dict[str, Any]) -> str:
     return str(constraint)
 
 
-def _bucket_results(index: Index, bucket: dict[str, Any], account_bpa: Read, part: str) -> list[CheckResult]:
-    name = bucket["Name"]
-    calls = bucket_calls(name)
-    subject = Subject(BUCKET, name, f"arn:{part}:s3:::{name}", _bucket_region(index, bucket))
-    acl = read(index, calls["get-bucket-acl"])
-    policy = read(index, calls["get-bucket-policy"], absent_codes={NO_POLICY})
-    bpa = read(index, calls["get-public-access-block"], absent_codes={NO_BPA})
-    logging = read(index, calls["get-bucket-logging"])
+@dataclass(frozen=True)
+class Exposure:
+    """What decides whether a bucket is public: its ACL, its policy, and the two Block Public Access
+    settings (bucket or account level) that neutralise them."""
 
-    bucket_flags = _bpa_flags(bpa)
-    account_flags = _bpa_flags(account_bpa)
-    policy_statements = statements(policy.doc.get("Policy")) if policy.doc else []
-    return [
-        _public(
-            "S3.2",
-            "read",
-            subject,
-            acl,
-            policy,
-            policy_statements,
-            bpa,
-            bucket_flags,
-            account_bpa,
-            account_flags,
-        ),
-        _public(
-            "S3.3",
-            "write",
-            subject,
-            acl,
-            policy,
-            policy_statements,
-            bpa,
-            bucket_flags,
-            account_bpa,
-            account_flags,
-        ),
-        _s3_5(subject, policy, policy_statements),
-        _s3_8(subject, bpa, bucket_flags),
-        _s3_9(subject, logging),
-    ]
+    acl: Read
+    policy: Read
+    statements: list[Statement]
+    ignore_public_acls: Tri
+    restrict_public_buckets: Tri
 
 
 def _flag(flags: dict[str, bool] | None, source: Read, flag: str) -> Tri:
@@ -243,56 +213,65 @@ def _flag(flags: dict[str, bool] | None, source: Read, flag: str) -> Tri:
     return Tri.known(flags[flag])
 
 
-def _public(
-    control: str,
-    mode: str,
-    subject: Subject,
-    acl: Read,
-    policy: Read,
-    policy_statements: list[Statement],
-    bpa: Read,
-    bucket_flags: dict[str, bool] | None,
-    account_bpa: Read,
-    account_flags: dict[str, bool] | None,
-) -> CheckResult:
-    """S3.2 (mode 'read') or S3.3 (mode 'write'): public through the ACL or the policy, not neutralised."""
-    permissions = ACL_READ if mode == "read" else ACL_WRITE
-    actions = READ_ACTIONS if mode == "read" else WRITE_ACTIONS
+def _bucket_results(index: Index, bucket: dict[str, Any], account_bpa: Read, part: str) -> list[CheckResult]:
+    name = bucket["Name"]
+    calls = bucket_calls(name)
+    subject = Subject(BUCKET, name, f"arn:{part}:s3:::{name}", _bucket_region(index, bucket))
+    policy = read(index, calls["get-bucket-policy"], absent_codes={NO_POLICY})
+    bpa = read(index, calls["get-public-access-block"], absent_codes={NO_BPA})
+    bucket_flags, account_flags = _bpa_flags(bpa), _bpa_flags(account_bpa)
+    exposure = Exposure(
+        acl=read(index, calls["get-bucket-acl"]),
+        policy=policy,
+        statements=statements(policy.doc.get("Policy")) if policy.doc else [],
+        ignore_public_acls=_flag(bucket_flags, bpa, "IgnorePublicAcls").or_(
+            _flag(account_flags, account_bpa, "IgnorePublicAcls")
+        ),
+        restrict_public_buckets=_flag(bucket_flags, bpa, "RestrictPublicBuckets").or_(
+            _flag(account_flags, account_bpa, "RestrictPublicBuckets")
+        ),
+    )
+    return [
+        _public("S3.2", "read", subject, exposure),
+        _public("S3.3", "write", subject, exposure),
+        _s3_5(subject, policy, exposure.statements),
+        _s3_8(subject, bpa, bucket_flags),
+        _s3_9(subject, read(index, calls["get-bucket-logging"])),
+    ]
 
+
+def _public_grants(acl: Read, permissions: frozenset[str]) -> list[str]:
     grants: list[str] = []
-    if acl.doc is not None:
-        for grant in items_of(acl.doc, "Grants"):
-            grantee = grant.get("Grantee") or {}
-            group = PUBLIC_GROUPS.get(str(grantee.get("URI", "")))
-            if group and grant.get("Permission") in permissions:
-                grants.append(f"{group}:{grant.get('Permission')}")
-    acl_public = Tri.known(bool(grants)) if acl.doc is not None else Tri.unknown(acl.missing or "")
+    for grant in items_of(acl.doc, "Grants"):
+        grantee = grant.get("Grantee") or {}
+        group = PUBLIC_GROUPS.get(str(grantee.get("URI", "")))
+        if group and grant.get("Permission") in permissions:
+            grants.append(f"{group}:{grant.get('Permission')}")
+    return grants
 
-    public_sids = [
+
+def _public(control: str, mode: str, subject: Subject, exposure: Exposure) -> CheckResult:
+    """S3.2 (mode 'read') or S3.3 (mode 'write'): public through the ACL or the policy, not neutralised."""
+    acl, policy = exposure.acl, exposure.policy
+    grants = _public_grants(acl, ACL_READ if mode == "read" else ACL_WRITE)
+    actions = READ_ACTIONS if mode == "read" else WRITE_ACTIONS
+    sids = [
         s.label
-        for s in policy_statements
+        for s in exposure.statements
         if is_public_statement(s) and any(s.covers_action(a) for a in actions)
     ]
-    if policy.absent or policy.doc is not None:
-        policy_public = Tri.known(bool(public_sids))
-    else:
-        policy_public = Tri.unknown(policy.missing or "")
-
-    ignore_acls = _flag(bucket_flags, bpa, "IgnorePublicAcls").or_(
-        _flag(account_flags, account_bpa, "IgnorePublicAcls")
-    )
-    restrict = _flag(bucket_flags, bpa, "RestrictPublicBuckets").or_(
-        _flag(account_flags, account_bpa, "RestrictPublicBuckets")
-    )
-    through_acl = acl_public.and_(ignore_acls.negate())
-    through_policy = policy_public.and_(restrict.negate())
+    acl_public = Tri.known(bool(grants)) if acl.ok else Tri.unknown(acl.missing or "")
+    policy_readable = policy.absent or policy.ok
+    policy_public = Tri.known(bool(sids)) if policy_readable else Tri.unknown(policy.missing or "")
+    through_acl = acl_public.and_(exposure.ignore_public_acls.negate())
+    through_policy = policy_public.and_(exposure.restrict_public_buckets.negate())
     public = through_acl.or_(through_policy)
 
     evidence: dict[str, Any] = {
         "public_acl_grants": grants,
-        "public_policy_statements": public_sids[:10],
-        "ignore_public_acls": ignore_acls.value,
-        "restrict_public_buckets": restrict.value,
+        "public_policy_statements": sids[:10],
+        "ignore_public_acls": exposure.ignore_public_acls.value,
+        "restrict_public_buckets": exposure.restrict_public_buckets.value,
     }
     if public.value is None:
         return subject.manual(control, public.missing, f"public {mode} access")
@@ -301,15 +280,15 @@ def _public(
         if through_acl.value:
             routes.append(f"its ACL grants {', '.join(grants)}")
         if through_policy.value:
-            routes.append(f"its policy allows everyone ({', '.join(public_sids[:3])})")
+            routes.append(f"its policy allows everyone ({', '.join(sids[:3])})")
         return subject.failed(
             control, f"Bucket allows public {mode} access: {' and '.join(routes)}.", **evidence
         )
-    if grants or public_sids:
+    if grants or sids or not acl.ok or not policy_readable:
         return subject.passed(
             control,
-            f"Public {mode} grants exist but Block Public Access (IgnorePublicAcls/RestrictPublicBuckets) "
-            "neutralises them.",
+            f"Block Public Access (IgnorePublicAcls, RestrictPublicBuckets) neutralises any public {mode} "
+            "grant in the ACL or the policy.",
             **evidence,
         )
     return subject.passed(control, f"Neither the ACL nor the policy grants public {mode} access.", **evidence)
