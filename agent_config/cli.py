@@ -3,9 +3,14 @@
   security-agent lambda-invoke --event FILE   run the Lambda handler on a Bedrock event file
   security-agent schema                       print the OpenAPI schema Bedrock is given
   security-agent sandbox up                   run the local AWS world until Ctrl-C
+  security-agent assess [--region R]... [--service S]... [--format markdown|json] [--output FILE]
+                        [--fail-on SEVERITY] [--config FILE]
+                                              a full assessment of whatever AWS the environment
+                                              points at (profile, role, AWS_ENDPOINT_URL...)
   security-agent demo                         start the sandbox and ask the agent real questions
 
-Exit codes: 0 success, 1 failure, 2 bad usage.
+Exit codes: 0 success (an assessment that completed, whatever it found), 1 failure, 2 bad usage,
+3 `--fail-on` threshold reached (a FAIL at or above that severity).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from agent_config.utils.console import progress
 from agent_config.utils.error_handling import AgentError
 from agent_config.utils.logging_utils import configure_logging
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_THRESHOLD = 0, 1, 2, 3
+SEVERITIES = ("critical", "high", "medium", "low", "informational")
 
 
 class LocalLambdaContext:
@@ -81,6 +87,16 @@ def _parser() -> argparse.ArgumentParser:
         "up", help="start local AWS and print the environment to use; Ctrl-C stops"
     )
     up.set_defaults(run=_sandbox_up)
+
+    assess = commands.add_parser("assess", help="run a full security assessment")
+    assess.add_argument("--region", action="append", dest="regions", help="repeatable; default: configured")
+    assess.add_argument("--service", action="append", dest="services", help="repeatable, e.g. s3, iam, ec2")
+    assess.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    assess.add_argument("--output", type=Path, help="write the report here instead of stdout")
+    assess.add_argument("--fail-on", choices=SEVERITIES, type=str.lower, help="exit 3 on a FAIL this severe")
+    assess.add_argument("--config", type=Path, help="configuration file (JSON or TOML)")
+    assess.add_argument("--timeout", type=float, default=600.0, help="overall time budget in seconds")
+    assess.set_defaults(run=_assess)
 
     demo = commands.add_parser("demo", help="start the sandbox and ask the agent real questions")
     demo.set_defaults(run=_demo)
@@ -146,6 +162,52 @@ def _wait_for_interrupt() -> None:
             time.sleep(0.5)
     except KeyboardInterrupt:
         return
+
+
+def _assess(args: argparse.Namespace) -> int:
+    from agent_config.assessment import run_assessment
+    from agent_config.config import load_config
+    from agent_config.interfaces import FindingStatus, Severity
+    from agent_config.orchestration.deadline import Deadline
+    from agent_config.orchestration.planner import parse_request
+    from agent_config.response.reports import assessment_json, assessment_markdown
+    from agent_config.runtime import AgentRuntime
+
+    configure_logging(os.environ.get("LOG_LEVEL", "WARNING"), stream=sys.stderr)
+    config = load_config(args.config)
+    try:
+        request = parse_request(args.regions or list(config.default_regions), args.services)
+    except AgentError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    runtime = AgentRuntime(config)
+    try:
+        with progress(f"Assessing {', '.join(request.regions)}", sys.stderr):
+            assessment = runtime.run(
+                lambda: run_assessment(
+                    runtime.orchestrator,
+                    request,
+                    Deadline.after(args.timeout),
+                    use_direct_fallback=config.features.direct_api_fallback,
+                ),
+                timeout_s=args.timeout + 30,
+            )
+    finally:
+        runtime.close()
+    text = (
+        json.dumps(assessment_json(assessment), indent=2)
+        if args.format == "json"
+        else assessment_markdown(assessment)
+    )
+    if args.output:
+        args.output.write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    if args.fail_on:
+        threshold = Severity.parse(args.fail_on).rank
+        if any(f.status is FindingStatus.FAIL and f.severity.rank >= threshold for f in assessment.findings):
+            return EXIT_THRESHOLD
+    return EXIT_OK
 
 
 def _demo(_args: argparse.Namespace) -> int:

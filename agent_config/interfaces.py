@@ -225,11 +225,42 @@ class ExecutiveSummary(_Model):
     not_assessed: list[str] = Field(default_factory=list)
 
 
+class Score(_Model):
+    """One score, with the formula that produced it (so nobody has to guess what it means)."""
+
+    name: str
+    value: float | None = Field(description="0-100; None when no control had data.")
+    formula: str
+    numerator: float
+    denominator: float
+    framework: str = "all"
+
+
+class FrameworkScore(_Model):
+    """How one framework's requirements fare: passed, failed, no data, not assessable automatically."""
+
+    framework: str
+    title: str
+    passed: int
+    failed: int
+    no_data: int
+    not_assessable: int
+    score: Score
+    failed_requirements: list[str] = Field(default_factory=list)
+    not_assessable_requirements: list[str] = Field(default_factory=list)
+
+
 class SecurityAssessment(_Model):
     assessment_id: str
+    account_id: str | None = None
+    regions: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
-    scores: dict[str, float] = Field(default_factory=dict)
+    prioritized: list[PrioritizedFinding] = Field(default_factory=list)
+    scores: list[Score] = Field(default_factory=list)
+    frameworks: list[FrameworkScore] = Field(default_factory=list)
     degraded: list[DegradedSource] = Field(default_factory=list)
+    summary: ExecutiveSummary | None = None
+    stats: dict[str, int] = Field(default_factory=dict, description="Calls made, resources read, rounds...")
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -279,7 +310,9 @@ class MCPOrchestrator(Protocol):
 class DataSynthesizer(Protocol):
     """Merges what several sources said into one ranked, de-duplicated assessment."""
 
-    def synthesize_security_assessment(self, results: Sequence[ToolResult]) -> SecurityAssessment: ...
+    def synthesize_security_assessment(
+        self, findings: Sequence[Finding], degraded: Sequence[DegradedSource], assessment_id: str
+    ) -> SecurityAssessment: ...
 
     def resolve_conflicts(self, findings: Sequence[Finding]) -> list[Finding]: ...
 

@@ -40,6 +40,7 @@ from agent_config.checks.services import (
     secretsmanager,
     sns,
     sqs,
+    ssm,
 )
 from agent_config.checks.services._common import DEFAULT_MAX_RESOURCES
 
@@ -81,6 +82,7 @@ SERVICE_MODULES: tuple[ServiceModule, ...] = (
     sns,
     sqs,
     dynamodb,
+    ssm,
 )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 import tempfile
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -173,7 +174,7 @@ class MCPConnection:
         if cfg.transport is Transport.STDIO:
             assert cfg.command is not None and errlog is not None
             params = StdioServerParameters(
-                command=cfg.command, args=cfg.args, env=cfg.env or None, cwd=cfg.cwd
+                command=cfg.command, args=cfg.args, env=stdio_environment(cfg), cwd=cfg.cwd
             )
             return mcp.Client(stdio_client(params, errlog=errlog), mode=cfg.protocol_mode)
         if cfg.transport is Transport.IN_PROCESS:
@@ -280,6 +281,17 @@ class MCPConnection:
         except OSError:
             return None
         return data.decode("utf-8", errors="replace").strip() or None
+
+
+def stdio_environment(config: MCPServerConfig) -> dict[str, str]:
+    """A stdio server sees the AWS settings of this process (profile, region, role, endpoint: so
+    `assess` works against whatever AWS the environment points at), overridden by its own `env`.
+    The SDK adds only a minimal PATH/HOME environment of its own."""
+    inherited = {k: v for k, v in os.environ.items() if k.startswith(_INHERITED_PREFIXES)}
+    return {**inherited, **config.env}
+
+
+_INHERITED_PREFIXES = ("AWS_",)
 
 
 def _to_raw(result: Any, max_bytes: int) -> RawToolResponse:

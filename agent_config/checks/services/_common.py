@@ -5,7 +5,8 @@ Conventions that hold for every module (they are the contract the collector reli
 
 - `plan(region, evidence, max_resources)` returns only calls not yet in the evidence, list and
   describe calls first, then per-resource calls built from the listing responses already present.
-  The collector calls it until it returns nothing, so it is idempotent by construction.
+  The collector calls it until it returns nothing, so it is idempotent by construction. A call
+  whose evidence holds an error is not planned again: retrying is the collector's retry policy.
 - Global services (IAM, S3 listing, S3 Control, Account) put `region=None` on their calls and are
   planned and evaluated once per assessment (`GLOBAL = True`; the registry passes the home region).
   Regional services put the assessed region on every call.
@@ -142,20 +143,32 @@ def needed(index: Index, calls: Iterable[ApiCall]) -> list[ApiCall]:
     return result
 
 
+def obj(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one: a malformed field reads as absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def text(value: Any) -> str | None:
+    """`value` when it is a string, else None: a malformed field reads as absent."""
+    return value if isinstance(value, str) else None
+
+
+def number(value: Any) -> int:
+    """`value` when it is an integer (not a boolean), else 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def items_of(doc: dict[str, Any] | None, key: str) -> list[dict[str, Any]]:
     """`doc[key]` as a list of objects (non-objects dropped), whatever the response held."""
-    if doc is None:
-        return []
-    value = doc.get(key)
+    value = obj(doc).get(key)
     if not isinstance(value, list):
         return []
     return [entry for entry in value if isinstance(entry, dict)]
 
 
 def strings_of(doc: dict[str, Any] | None, key: str) -> list[str]:
-    if doc is None:
-        return []
-    value = doc.get(key)
+    """`doc[key]` as a list of strings (non-strings dropped)."""
+    value = obj(doc).get(key)
     if not isinstance(value, list):
         return []
     return [entry for entry in value if isinstance(entry, str)]

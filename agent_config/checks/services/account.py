@@ -16,6 +16,7 @@ from agent_config.checks.services._common import (
     Index,
     account_subject,
     needed,
+    obj,
     read,
 )
 
@@ -52,7 +53,7 @@ def evaluate(
         return [subject.failed("Account.1", "No security alternate contact is registered for the account.")]
     if contact.doc is None:
         return [subject.manual("Account.1", contact.missing or "", "the security contact")]
-    details = contact.doc.get("AlternateContact") or {}
+    details = obj(contact.doc.get("AlternateContact"))
     has_email = bool(details.get("EmailAddress"))
     return [
         subject.verdict(

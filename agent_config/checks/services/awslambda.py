@@ -1,4 +1,5 @@
-"""AWS Lambda: function resource policies that let anyone invoke the function (Lambda.1).
+"""AWS Lambda: function resource policies that let anyone invoke the function (Lambda.1), and
+functions on runtimes Lambda no longer supports (Lambda.2).
 
 Calls (regional): `lambda list-functions`, then `lambda get-policy --function-name NAME` per
 function (ResourceNotFoundException means no resource-based policy: nothing is shared).
@@ -7,11 +8,17 @@ A statement is public when it allows everyone (`"*"`, `{"AWS": "*"}`) without a 
 the caller, or when it allows an AWS service principal (s3.amazonaws.com...) without
 `aws:SourceAccount`, `aws:SourceArn` or `aws:SourceOwner`: any account's bucket or topic could
 then invoke the function, which Security Hub counts as public too.
+
+Lambda.2 reads `Runtime` from the listing and compares it with `DEPRECATED_RUNTIMES`, the
+deprecation dates of AWS's runtime table (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html),
+against `now`. A runtime not in the table passes: the table errs towards missing a newly deprecated
+runtime rather than failing a supported one, and must be kept current. Container-image functions
+have no managed runtime and get no Lambda.2 result.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from agent_config.checks.evidence import ApiCall, Evidence
@@ -27,7 +34,9 @@ from agent_config.checks.services._common import (
     items_of,
     listing_gate,
     needed,
+    not_applicable,
     read,
+    resolve_now,
 )
 from agent_config.checks.services._policy import (
     Statement,
@@ -39,10 +48,41 @@ from agent_config.checks.services._policy import (
 
 SERVICE = "lambda"
 GLOBAL = False
-CONTROL_IDS: tuple[str, ...] = ("Lambda.1",)
+CONTROL_IDS: tuple[str, ...] = ("Lambda.1", "Lambda.2")
 FUNCTION = "AWS::Lambda::Function"
 NOT_FOUND = "ResourceNotFoundException"
 SOURCE_KEYS = ("aws:SourceAccount", "aws:SourceArn", "aws:SourceOwner")
+
+DEPRECATED_RUNTIMES: dict[str, date] = {
+    "nodejs": date(2016, 10, 31),
+    "nodejs4.3": date(2020, 3, 5),
+    "nodejs4.3-edge": date(2019, 4, 30),
+    "nodejs6.10": date(2019, 8, 12),
+    "nodejs8.10": date(2020, 3, 6),
+    "nodejs10.x": date(2021, 7, 30),
+    "nodejs12.x": date(2023, 3, 31),
+    "nodejs14.x": date(2023, 12, 4),
+    "nodejs16.x": date(2024, 6, 12),
+    "nodejs18.x": date(2025, 9, 1),
+    "python2.7": date(2021, 7, 15),
+    "python3.6": date(2022, 7, 18),
+    "python3.7": date(2023, 12, 4),
+    "python3.8": date(2024, 10, 14),
+    "python3.9": date(2025, 12, 15),
+    "ruby2.5": date(2021, 7, 30),
+    "ruby2.7": date(2023, 12, 7),
+    "java8": date(2024, 1, 8),
+    "go1.x": date(2024, 1, 8),
+    "provided": date(2024, 1, 8),
+    "dotnetcore1.0": date(2019, 7, 30),
+    "dotnetcore2.0": date(2019, 5, 30),
+    "dotnetcore2.1": date(2022, 1, 5),
+    "dotnetcore3.1": date(2023, 4, 3),
+    "dotnet5.0": date(2022, 5, 10),
+    "dotnet6": date(2024, 12, 20),
+    "dotnet7": date(2024, 5, 14),
+}
+"""Runtime -> the date Lambda deprecated it (AWS's runtime table, as of December 2025)."""
 
 
 def list_call(region: str) -> ApiCall:
@@ -99,6 +139,7 @@ def evaluate(
     gate = listing_gate(CONTROL_IDS, evidence.account_id, region, listing, len(functions), "Lambda functions")
     if gate is not None:
         return gate
+    today = resolve_now(now).astimezone(UTC).date()
     results = []
     for function in capped(functions, max_resources):
         name = function["FunctionName"]
@@ -106,6 +147,9 @@ def evaluate(
             "lambda", region, evidence.account_id, f"function:{name}"
         )
         subject = Subject(FUNCTION, name, str(function_arn), region)
+        runtime = function.get("Runtime")
+        if isinstance(runtime, str) and runtime:
+            results.append(_lambda_2(subject, runtime, today))
         policy = read(index, policy_call(region, name), absent_codes={NOT_FOUND})
         if policy.absent:
             results.append(subject.passed("Lambda.1", "The function has no resource-based policy."))
@@ -123,4 +167,22 @@ def evaluate(
                 public_statements=public[:10],
             )
         )
+    if not any(r.control_id == "Lambda.2" for r in results):
+        results.append(
+            not_applicable("Lambda.2", evidence.account_id, region, "functions on a managed runtime")
+        )
     return results
+
+
+def _lambda_2(subject: Subject, runtime: str, today: date) -> CheckResult:
+    deprecated = DEPRECATED_RUNTIMES.get(runtime)
+    if deprecated is not None and deprecated <= today:
+        return subject.failed(
+            "Lambda.2",
+            f"The function runs on {runtime}, deprecated on {deprecated.isoformat()}: no security patches.",
+            Runtime=runtime,
+            deprecated_on=deprecated.isoformat(),
+        )
+    return subject.passed(
+        "Lambda.2", f"The function runs on {runtime}, a supported runtime.", Runtime=runtime
+    )

@@ -20,6 +20,7 @@ from agent_config.checks.services._common import (
     capped,
     listing_gate,
     needed,
+    obj,
     read,
     strings_of,
 )
@@ -79,8 +80,8 @@ def evaluate(
         if backups.doc is None:
             results.append(subject.manual("DynamoDB.2", backups.missing or "", "the table's backups"))
             continue
-        description = backups.doc.get("ContinuousBackupsDescription") or {}
-        pitr = (description.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus")
+        description = obj(backups.doc.get("ContinuousBackupsDescription"))
+        pitr = obj(description.get("PointInTimeRecoveryDescription")).get("PointInTimeRecoveryStatus")
         results.append(
             subject.verdict(
                 "DynamoDB.2",

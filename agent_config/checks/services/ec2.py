@@ -36,7 +36,9 @@ from agent_config.checks.services._common import (
     items_of,
     listing_gate,
     needed,
+    obj,
     read,
+    text,
 )
 
 SERVICE = "ec2"
@@ -374,7 +376,7 @@ def _vpc_results(index: Index, region: str, vpcs: Read, flow_logs: Read) -> list
             for f in items_of(flow_logs.doc, "FlowLogs")
             if f.get("ResourceId") == vpc_id and f.get("FlowLogStatus", "ACTIVE") == "ACTIVE"
         ]
-        recording = [f for f in logs if f.get("TrafficType") in FLOW_LOG_TRAFFIC]
+        recording = [f for f in logs if text(f.get("TrafficType")) in FLOW_LOG_TRAFFIC]
         results.append(
             subject.verdict(
                 "EC2.6",
@@ -410,7 +412,7 @@ def _ec2_7(account: str, region: str, setting: Read) -> CheckResult:
 def _public_ips(instance: dict[str, Any]) -> list[str]:
     addresses = {str(instance["PublicIpAddress"])} if instance.get("PublicIpAddress") else set()
     for interface in items_of(instance, "NetworkInterfaces"):
-        association = interface.get("Association") or {}
+        association = obj(interface.get("Association"))
         if isinstance(association, dict) and association.get("PublicIp"):
             addresses.add(str(association["PublicIp"]))
     return sorted(addresses)
@@ -421,7 +423,7 @@ def _instance_results(index: Index, region: str, listing: Read) -> list[CheckRes
         i
         for reservation in items_of(listing.doc, "Reservations")
         for i in items_of(reservation, "Instances")
-        if isinstance(i.get("InstanceId"), str) and (i.get("State") or {}).get("Name") not in GONE_STATES
+        if isinstance(i.get("InstanceId"), str) and obj(i.get("State")).get("Name") not in GONE_STATES
     ]
     gate = listing_gate(
         ("EC2.8", "EC2.9"), index.account_id, region, listing, len(instances), "EC2 instances"
@@ -434,7 +436,7 @@ def _instance_results(index: Index, region: str, listing: Read) -> list[CheckRes
         subject = Subject(
             INSTANCE, instance_id, arn("ec2", region, index.account_id, f"instance/{instance_id}"), region
         )
-        options = instance.get("MetadataOptions") or {}
+        options = obj(instance.get("MetadataOptions"))
         tokens, endpoint = options.get("HttpTokens"), options.get("HttpEndpoint")
         if tokens is None and endpoint is None:
             results.append(subject.manual("EC2.8", "MetadataOptions missing from ec2:DescribeInstances"))
@@ -474,7 +476,7 @@ def _entry_covers(entry: dict[str, Any], port: int) -> bool:
         return True
     if protocol != "tcp":
         return False
-    ports = entry.get("PortRange") or {}
+    ports = obj(entry.get("PortRange"))
     return _port(ports.get("From"), 0) <= port <= _port(ports.get("To"), 65535)
 
 

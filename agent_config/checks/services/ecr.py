@@ -1,8 +1,10 @@
-"""Amazon ECR: private repositories scan images (ECR.1).
+"""Amazon ECR: private repositories scan images (ECR.1) and have immutable tags (ECR.2).
 
 Calls (regional): `ecr describe-repositories` and `ecr get-registry-scanning-configuration`.
 A repository passes when it scans on push itself, or when a registry scanning rule (basic or
-enhanced) with a scan frequency matches its name (filters are wildcards: `*` only).
+enhanced) with a scan frequency matches its name (filters are wildcards: `*` only). ECR.2 reads
+`imageTagMutability` from the same listing: IMMUTABLE passes, and so does IMMUTABLE_WITH_EXCLUSION
+(its mutable tags are a deliberate, named exception, reported in the evidence).
 """
 
 from __future__ import annotations
@@ -18,15 +20,19 @@ from agent_config.checks.services._common import (
     Index,
     Read,
     Subject,
+    arn,
     items_of,
     listing_gate,
     needed,
+    obj,
     read,
+    text,
 )
 
 SERVICE = "ecr"
 GLOBAL = False
-CONTROL_IDS: tuple[str, ...] = ("ECR.1",)
+CONTROL_IDS: tuple[str, ...] = ("ECR.1", "ECR.2")
+IMMUTABLE = frozenset({"IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"})
 REPOSITORY = "AWS::ECR::Repository"
 SCANNING_FREQUENCIES = frozenset({"SCAN_ON_PUSH", "CONTINUOUS_SCAN"})
 """A rule with frequency MANUAL scans only when asked, which is not scanning."""
@@ -57,7 +63,7 @@ def _wildcard(pattern: str, name: str) -> bool:
 
 def registry_rule_for(registry: dict[str, Any], repository: str) -> str | None:
     """'<scanType>/<frequency> <filter>' of the first registry rule that scans `repository`, if any."""
-    configuration = registry.get("scanningConfiguration") or {}
+    configuration = obj(registry.get("scanningConfiguration"))
     scan_type = str(configuration.get("scanType", "BASIC"))
     for rule in items_of(configuration, "rules"):
         frequency = str(rule.get("scanFrequency"))
@@ -91,8 +97,12 @@ def evaluate(
     results = []
     for repository in repositories:
         name = repository["repositoryName"]
-        subject = Subject(REPOSITORY, name, repository.get("repositoryArn"), region)
-        on_push = (repository.get("imageScanningConfiguration") or {}).get("scanOnPush") is True
+        repository_arn = text(repository.get("repositoryArn")) or arn(
+            "ecr", region, evidence.account_id, f"repository/{name}"
+        )
+        subject = Subject(REPOSITORY, name, repository_arn, region)
+        results.append(_ecr_2(subject, repository))
+        on_push = obj(repository.get("imageScanningConfiguration")).get("scanOnPush") is True
         rule = registry_rule_for(registry.doc, name) if registry.doc is not None else None
         if on_push or rule:
             how = "the repository scans on push" if on_push else f"registry rule {rule} scans it"
@@ -111,3 +121,16 @@ def evaluate(
                 )
             )
     return results
+
+
+def _ecr_2(subject: Subject, repository: dict[str, Any]) -> CheckResult:
+    mutability = text(repository.get("imageTagMutability"))
+    if mutability is None:
+        return subject.manual("ECR.2", "imageTagMutability missing from ecr:DescribeRepositories")
+    return subject.verdict(
+        "ECR.2",
+        mutability in IMMUTABLE,
+        f"Image tags are immutable ({mutability}).",
+        "Image tags are mutable: a pushed tag can be overwritten with a different image.",
+        imageTagMutability=mutability,
+    )

@@ -21,6 +21,7 @@ from agent_config.checks.services._common import (
     capped,
     listing_gate,
     needed,
+    obj,
     read,
     strings_of,
 )
@@ -74,10 +75,10 @@ def evaluate(
     results = []
     for name in capped(clusters, max_resources):
         described = read(index, describe_call(region, name))
-        cluster = (described.doc or {}).get("cluster") or {}
+        cluster = obj(obj(described.doc).get("cluster"))
         cluster_arn = cluster.get("arn") or arn("eks", region, evidence.account_id, f"cluster/{name}")
         subject = Subject(CLUSTER, name, str(cluster_arn), region)
-        config = cluster.get("resourcesVpcConfig") or {}
+        config = obj(cluster.get("resourcesVpcConfig"))
         public = config.get("endpointPublicAccess")
         if described.doc is None or public is None:
             results.append(

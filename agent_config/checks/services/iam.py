@@ -39,6 +39,8 @@ from agent_config.checks.services._common import (
     listing_gate,
     needed,
     not_applicable,
+    number,
+    obj,
     parse_time,
     partition,
     read,
@@ -161,7 +163,7 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
     index = Index(evidence)
     calls = [summary_call(), password_policy_call(), list_users_call(), list_policies_call()]
     summary = read(index, summary_call())
-    if summary.doc is not None and (summary.doc.get("SummaryMap") or {}).get("AccountMFAEnabled") == 1:
+    if summary.doc is not None and obj(summary.doc.get("SummaryMap")).get("AccountMFAEnabled") == 1:
         calls.append(virtual_mfa_call())
     _, users = _users(index)
     for user in capped(users, max_resources):
@@ -224,7 +226,7 @@ def _root_results(index: Index, account: str) -> list[CheckResult]:
             subject.manual(c, summary.missing or "", "the account summary")
             for c in ("IAM.4", "IAM.6", "IAM.9")
         ]
-    values = summary.doc.get("SummaryMap") or {}
+    values = obj(summary.doc.get("SummaryMap"))
     keys_present = values.get("AccountAccessKeysPresent")
     mfa_enabled = values.get("AccountMFAEnabled")
     results: list[CheckResult] = []
@@ -268,7 +270,7 @@ def _iam_6(index: Index, subject: Subject, mfa_enabled: Any) -> CheckResult:
         str(d.get("SerialNumber"))
         for d in items_of(devices.doc, "VirtualMFADevices")
         if str(d.get("SerialNumber", "")).endswith(":mfa/root-account-mfa-device")
-        or str((d.get("User") or {}).get("Arn", "")).endswith(":root")
+        or str(obj(d.get("User")).get("Arn", "")).endswith(":root")
     ]
     return subject.verdict(
         "IAM.6",
@@ -287,16 +289,16 @@ def _iam_7(index: Index, account: str) -> CheckResult:
         return subject.failed("IAM.7", "The account has no IAM password policy (AWS defaults apply).")
     if policy.doc is None:
         return subject.manual("IAM.7", policy.missing or "", "the password policy")
-    settings = policy.doc.get("PasswordPolicy") or {}
+    settings = obj(policy.doc.get("PasswordPolicy"))
     weak: list[str] = []
-    length = settings.get("MinimumPasswordLength") or 0
+    length = number(settings.get("MinimumPasswordLength"))
     if length < MIN_PASSWORD_LENGTH:
         weak.append(f"minimum length {length} < {MIN_PASSWORD_LENGTH}")
     weak.extend(f"{flag} off" for flag in REQUIRED_CHARACTER_CLASSES if settings.get(flag) is not True)
-    reuse = settings.get("PasswordReusePrevention") or 0
+    reuse = number(settings.get("PasswordReusePrevention"))
     if reuse < MIN_REUSE_PREVENTION:
         weak.append(f"reuse prevention {reuse} < {MIN_REUSE_PREVENTION}")
-    max_age = settings.get("MaxPasswordAge") or 0
+    max_age = number(settings.get("MaxPasswordAge"))
     if not 0 < max_age <= MAX_PASSWORD_AGE_DAYS:
         weak.append(f"passwords do not expire within {MAX_PASSWORD_AGE_DAYS} days")
     decisive = {
@@ -424,7 +426,7 @@ def _iam_8(
     last_use: dict[str, datetime | None] = {}
     missing: list[str] = []
     if login.ok and login.doc is not None:
-        profile = login.doc.get("LoginProfile") or {}
+        profile = obj(login.doc.get("LoginProfile"))
         last_use["password"] = parse_time(user.get("PasswordLastUsed")) or parse_time(
             profile.get("CreateDate")
         )
@@ -437,7 +439,7 @@ def _iam_8(
         created = parse_time(key.get("CreateDate"))
         used = read(index, key_last_used_call(key_id))
         if used.doc is not None:
-            when = parse_time((used.doc.get("AccessKeyLastUsed") or {}).get("LastUsedDate")) or created
+            when = parse_time(obj(used.doc.get("AccessKeyLastUsed")).get("LastUsedDate")) or created
             last_use[key_id] = when
         elif created is not None and days_between(created, now) <= MAX_UNUSED_DAYS:
             last_use[key_id] = created  # too young to be stale, whatever its last use
@@ -481,7 +483,7 @@ def _policy_results(index: Index, account: str, region: str, max_resources: int)
                 subject.manual(c, version.missing or "", "the policy document") for c in POLICY_CONTROLS
             )
             continue
-        found = statements((version.doc.get("PolicyVersion") or {}).get("Document"))
+        found = statements(obj(version.doc.get("PolicyVersion")).get("Document"))
         evidence = {
             "default_version": policy["DefaultVersionId"],
             "attachments": policy.get("AttachmentCount"),

@@ -28,7 +28,9 @@ from agent_config.checks.services._common import (
     listing_gate,
     needed,
     not_applicable,
+    obj,
     read,
+    text,
 )
 
 SERVICE = "kms"
@@ -72,7 +74,7 @@ def _rotatable(metadata: dict[str, Any]) -> bool:
         metadata.get("KeyManager") == "CUSTOMER"
         and metadata.get("KeySpec", metadata.get("CustomerMasterKeySpec")) == "SYMMETRIC_DEFAULT"
         and metadata.get("Origin", "AWS_KMS") == "AWS_KMS"
-        and metadata.get("KeyState") not in NOT_ROTATABLE_STATES
+        and text(metadata.get("KeyState")) not in NOT_ROTATABLE_STATES
     )
 
 
@@ -83,7 +85,7 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
     for key_id in capped(keys, max_resources):
         calls.append(describe_call(region, key_id))
         described = _metadata(index, region, key_id)
-        if described.doc is not None and _rotatable(described.doc.get("KeyMetadata") or {}):
+        if described.doc is not None and _rotatable(obj(described.doc.get("KeyMetadata"))):
             calls.append(rotation_call(region, key_id))
     return needed(index, calls)
 
@@ -119,11 +121,11 @@ def evaluate(
         if described.doc is None:
             results += [subject.manual(c, described.missing or "", "the key's metadata") for c in CONTROL_IDS]
             continue
-        metadata = described.doc.get("KeyMetadata") or {}
+        metadata = obj(described.doc.get("KeyMetadata"))
         if metadata.get("KeyManager") != "CUSTOMER":
             continue
         names = aliases.get(key_id, [])[:3]
-        state = metadata.get("KeyState")
+        state = text(metadata.get("KeyState"))
         results.append(
             subject.verdict(
                 "KMS.3",

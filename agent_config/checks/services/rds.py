@@ -28,6 +28,7 @@ from agent_config.checks.services._common import (
     listing_gate,
     needed,
     not_applicable,
+    obj,
     read,
     strings_of,
 )
@@ -200,7 +201,7 @@ def _rds_1(index: Index, region: str, kind: SnapshotKind, snapshot: dict[str, An
     attributes = read(index, attributes_call(region, kind, identifier))
     if attributes.doc is None:
         return subject.manual("RDS.1", attributes.missing or "", "who may restore the snapshot")
-    result = attributes.doc.get(kind.result_key) or {}
+    result = obj(attributes.doc.get(kind.result_key))
     restore = [
         value
         for attribute in items_of(result, kind.attributes_key)

@@ -38,8 +38,10 @@ from agent_config.checks.services._common import (
     items_of,
     listing_gate,
     needed,
+    obj,
     partition,
     read,
+    text,
 )
 from agent_config.checks.services._policy import Statement, bool_condition, is_public_statement, statements
 
@@ -158,7 +160,7 @@ def _bpa_flags(bpa: Read) -> dict[str, bool] | None:
         return dict.fromkeys(BPA_FLAGS, False)
     if bpa.doc is None:
         return None
-    config = bpa.doc.get("PublicAccessBlockConfiguration") or {}
+    config = obj(bpa.doc.get("PublicAccessBlockConfiguration"))
     return {flag: config.get(flag) is True for flag in BPA_FLAGS}
 
 
@@ -243,9 +245,9 @@ def _bucket_results(index: Index, bucket: dict[str, Any], account_bpa: Read, par
 def _public_grants(acl: Read, permissions: frozenset[str]) -> list[str]:
     grants: list[str] = []
     for grant in items_of(acl.doc, "Grants"):
-        grantee = grant.get("Grantee") or {}
+        grantee = obj(grant.get("Grantee"))
         group = PUBLIC_GROUPS.get(str(grantee.get("URI", "")))
-        if group and grant.get("Permission") in permissions:
+        if group and text(grant.get("Permission")) in permissions:
             grants.append(f"{group}:{grant.get('Permission')}")
     return grants
 
@@ -336,7 +338,7 @@ def _s3_8(subject: Subject, bpa: Read, flags: dict[str, bool] | None) -> CheckRe
 def _s3_9(subject: Subject, logging: Read) -> CheckResult:
     if logging.doc is None:
         return subject.manual("S3.9", logging.missing or "", "server access logging")
-    enabled = logging.doc.get("LoggingEnabled") or {}
+    enabled = obj(logging.doc.get("LoggingEnabled"))
     target = enabled.get("TargetBucket") if isinstance(enabled, dict) else None
     return subject.verdict(
         "S3.9",

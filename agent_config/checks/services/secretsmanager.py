@@ -17,6 +17,7 @@ from agent_config.checks.services._common import (
     items_of,
     listing_gate,
     needed,
+    obj,
     read,
 )
 
@@ -56,7 +57,7 @@ def evaluate(
     for secret in secrets:
         subject = Subject(RESOURCE_TYPE, secret["ARN"], secret["ARN"], region)
         enabled = secret.get("RotationEnabled") is True
-        rules = secret.get("RotationRules") or {}
+        rules = obj(secret.get("RotationRules"))
         results.append(
             subject.verdict(
                 "SecretsManager.1",

@@ -20,6 +20,7 @@ from agent_config.checks.services._common import (
     items_of,
     listing_gate,
     needed,
+    obj,
     read,
 )
 
@@ -78,7 +79,7 @@ def evaluate(
         if attributes.doc is None:
             results.append(subject.manual("SNS.1", attributes.missing or "", "the topic's attributes"))
             continue
-        key = (attributes.doc.get("Attributes") or {}).get("KmsMasterKeyId")
+        key = obj(attributes.doc.get("Attributes")).get("KmsMasterKeyId")
         results.append(
             subject.verdict(
                 "SNS.1",

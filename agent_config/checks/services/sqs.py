@@ -22,6 +22,7 @@ from agent_config.checks.services._common import (
     capped,
     listing_gate,
     needed,
+    obj,
     read,
     strings_of,
     truthy,
@@ -76,7 +77,7 @@ def evaluate(
     results = []
     for url in capped(queues, max_resources):
         attributes = read(index, attributes_call(region, url))
-        values = (attributes.doc or {}).get("Attributes") or {}
+        values = obj(obj(attributes.doc).get("Attributes"))
         queue_arn = values.get("QueueArn") or arn(
             "sqs", region, evidence.account_id, url.rstrip("/").rsplit("/", 1)[-1]
         )

@@ -24,6 +24,7 @@ from agent_config.sandbox.sample_account._context import (
     ORGANIZATION_ID,
     PARTNER_ACCOUNT_ID,
     PAYMENTS,
+    SECURITY,
     WEB,
     SeedContext,
     Team,
@@ -143,7 +144,24 @@ class BucketSpec:
     block_public_access: bool = True
     kms_key_arn: str | None = None
     versioning: bool = True
+    access_logging: bool = True
     extra_tags: dict[str, str] = field(default_factory=dict)
+
+
+def access_log_bucket(region: str) -> str:
+    return f"acme-access-logs-{region}"
+
+
+def create_access_log_bucket(ctx: SeedContext, region: str) -> None:
+    """The region's server-access-log bucket (S3.9 on every other bucket points here). Like most log
+    buckets it does not log itself, so it fails S3.9; it is neither planted nor a twin."""
+    create_bucket(
+        ctx,
+        region,
+        BucketSpec(
+            access_log_bucket(region), SECURITY, canned_acl="log-delivery-write", access_logging=False
+        ),
+    )
 
 
 def create_bucket(ctx: SeedContext, region: str, spec: BucketSpec) -> str:
@@ -182,6 +200,13 @@ def create_bucket(ctx: SeedContext, region: str, spec: BucketSpec) -> str:
         )
     if spec.block_public_access:
         s3.put_public_access_block(Bucket=spec.name, PublicAccessBlockConfiguration=_ALL_BLOCKED)
+    if spec.access_logging:
+        s3.put_bucket_logging(
+            Bucket=spec.name,
+            BucketLoggingStatus={
+                "LoggingEnabled": {"TargetBucket": access_log_bucket(region), "TargetPrefix": f"{spec.name}/"}
+            },
+        )
     return arn
 
 
@@ -206,6 +231,7 @@ def seed_account_public_access(ctx: SeedContext) -> None:
 def seed_primary_buckets(ctx: SeedContext, payments_key_arn: str) -> None:
     region = ctx.primary
     acct = ctx.account_id
+    create_access_log_bucket(ctx, region)
 
     uploads = create_bucket(
         ctx,
@@ -304,6 +330,7 @@ def seed_primary_buckets(ctx: SeedContext, payments_key_arn: str) -> None:
 
 
 def seed_secondary_buckets(ctx: SeedContext, data_key_arn: str) -> None:
+    create_access_log_bucket(ctx, ctx.secondary)
     region = ctx.secondary
 
     raw = create_bucket(ctx, region, BucketSpec("acme-analytics-raw", DATA, kms_key_arn=data_key_arn))

@@ -109,10 +109,7 @@ class Executor:
         kwargs: dict[str, Any] = {}
         for name, value in call.parameters:
             member = by_cli_name[name]
-            kind = members[member].type_name
-            kwargs[member] = (
-                value.split() if kind == "list" else value.lower() == "true" if kind == "boolean" else value
-            )
+            kwargs[member] = _cli_value(members[member], value)
         try:
             if client.can_paginate(method):
                 response = client.get_paginator(method).paginate(**kwargs).build_full_result()
@@ -133,6 +130,22 @@ class Executor:
         document = json.loads(json.dumps(response, default=_json_default))
         document.pop("ResponseMetadata", None)
         return EvidenceItem(call=call, response=_as_aws_would(call, document), source="boto3")
+
+
+def _cli_value(shape: Any, value: str) -> Any:
+    """A CLI argument as boto3 takes it: lists split on spaces, booleans, and the shorthand
+    `Key=Owner,Values=Self` for a list of structures (the only structured form the plans use)."""
+    if shape.type_name == "boolean":
+        return value.lower() == "true"
+    if shape.type_name != "list":
+        return value
+    if shape.member.type_name != "structure":
+        return value.split()
+    entry: dict[str, Any] = {}
+    for pair in value.split(","):
+        key, _, item = pair.partition("=")
+        entry[key] = [item] if shape.member.members[key].type_name == "list" else item
+    return [entry]
 
 
 FOREIGN_SNAPSHOTS_KEPT = 2

@@ -72,6 +72,16 @@ def service_role(aws: LocalAws, name: str, service: str) -> str:
     return str(aws.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"])
 
 
+def each(create: Callable[..., object], *arguments: tuple[Any, ...]) -> Callable[[LocalAws], None]:
+    """A set-up calling `create(aws, *args)` once per argument tuple, in order."""
+
+    def setup(aws: LocalAws) -> None:
+        for args in arguments:
+            create(aws, *args)
+
+    return setup
+
+
 def nothing(aws: LocalAws) -> None:
     """A fresh account: only what AWS (and moto) create by themselves."""
 
@@ -856,12 +866,15 @@ CLOUDTRAIL_CASES = [
 # =============================================================================================
 
 
+CONFIG_ROLE = "AWSServiceRoleForConfig"
+
+
 def _recorder(aws: LocalAws, region: str, start: bool) -> None:
     config = aws.client("config", region)
     config.put_configuration_recorder(
         ConfigurationRecorder={
             "name": "default",
-            "roleARN": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
+            "roleARN": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/config.amazonaws.com/{CONFIG_ROLE}",
             "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": region == PRIMARY},
         }
     )
@@ -876,7 +889,7 @@ CONFIG_CASES = [
     Case(
         "passing",
         "A recorder recording in both Regions.",
-        lambda aws: [_recorder(aws, r, start=True) for r in (PRIMARY, SECONDARY)],
+        each(_recorder, (PRIMARY, True), (SECONDARY, True)),
         regions=(PRIMARY, SECONDARY),
     ),
     Case(
@@ -889,7 +902,7 @@ CONFIG_CASES = [
     Case(
         "many",
         "Recording in us-east-1; a stopped recorder in eu-west-1.",
-        lambda aws: (_recorder(aws, PRIMARY, start=True), _recorder(aws, SECONDARY, start=False)),
+        each(_recorder, (PRIMARY, True), (SECONDARY, False)),
         regions=(PRIMARY, SECONDARY),
     ),
     Case(
@@ -909,7 +922,7 @@ GUARDDUTY_CASES = [
     Case(
         "passing",
         "An enabled detector in both Regions.",
-        lambda aws: (_detector(aws, PRIMARY, True), _detector(aws, SECONDARY, True)),
+        each(_detector, (PRIMARY, True), (SECONDARY, True)),
         regions=(PRIMARY, SECONDARY),
     ),
     Case(
@@ -922,7 +935,7 @@ GUARDDUTY_CASES = [
     Case(
         "many",
         "Enabled in us-east-1, suspended in eu-west-1.",
-        lambda aws: (_detector(aws, PRIMARY, True), _detector(aws, SECONDARY, False)),
+        each(_detector, (PRIMARY, True), (SECONDARY, False)),
         regions=(PRIMARY, SECONDARY),
     ),
     Case(
@@ -1090,10 +1103,10 @@ KMS_CASES = [
 # =============================================================================================
 
 
-def _function(aws: LocalAws, role: str, name: str) -> None:
+def _function(aws: LocalAws, role: str, name: str, runtime: str = "python3.12") -> None:
     aws.client("lambda").create_function(
         FunctionName=name,
-        Runtime="python3.12",
+        Runtime=runtime,
         Role=role,
         Handler="index.handler",
         Code={"ZipFile": zipped_handler()},
@@ -1116,8 +1129,8 @@ def lambda_passing(aws: LocalAws) -> None:
 
 def lambda_failing(aws: LocalAws) -> None:
     role = service_role(aws, "acme-lambda", "lambda.amazonaws.com")
-    _function(aws, role, "acme-webhook")
-    _function(aws, role, "acme-thumbnailer")
+    _function(aws, role, "acme-webhook", "nodejs16.x")
+    _function(aws, role, "acme-thumbnailer", "python3.7")
     lam = aws.client("lambda")
     lam.add_permission(
         FunctionName="acme-webhook", StatementId="anyone", Action="lambda:InvokeFunction", Principal="*"
@@ -1134,8 +1147,12 @@ def lambda_many(aws: LocalAws) -> None:
     lambda_passing(aws)
     role = f"arn:aws:iam::{ACCOUNT}:role/acme-lambda"
     lam = aws.client("lambda")
-    for name in ("acme-webhook", "acme-partner-hook", "acme-org-hook"):
-        _function(aws, role, name)
+    for name, runtime in (
+        ("acme-webhook", "nodejs22.x"),
+        ("acme-partner-hook", "python3.8"),
+        ("acme-org-hook", "python3.13"),
+    ):
+        _function(aws, role, name, runtime)
     lam.add_permission(
         FunctionName="acme-webhook", StatementId="anyone", Action="lambda:InvokeFunction", Principal="*"
     )
@@ -1163,15 +1180,15 @@ LAMBDA_CASES = [
     ),
     Case(
         "failing",
-        "acme-webhook lets anyone ('*') invoke it; acme-thumbnailer lets s3.amazonaws.com invoke it with no "
-        "source condition (any account's bucket).",
+        "acme-webhook (nodejs16.x, deprecated) lets anyone ('*') invoke it; acme-thumbnailer (python3.7, "
+        "deprecated) lets s3.amazonaws.com invoke it with no source condition (any account's bucket).",
         lambda_failing,
     ),
     Case("empty", "No functions.", nothing),
     Case(
         "many",
-        "The passing pair plus a public webhook, a partner-account principal and a '*' principal limited by "
-        "aws:PrincipalOrgID.",
+        "The passing pair (python3.12) plus a public webhook (nodejs22.x), a partner-account principal "
+        "(python3.8, deprecated) and a '*' principal limited by aws:PrincipalOrgID (python3.13).",
         lambda_many,
     ),
     Case(
@@ -1209,15 +1226,13 @@ SECRETS_CASES = [
     Case(
         "many",
         "Two rotated and two unrotated secrets.",
-        lambda aws: [
-            _secret(aws, n, r)
-            for n, r in (
-                ("prod/payments-db", True),
-                ("prod/reporting-db", False),
-                ("ci/token", False),
-                ("prod/api", True),
-            )
-        ],
+        each(
+            _secret,
+            ("prod/payments-db", True),
+            ("prod/reporting-db", False),
+            ("ci/token", False),
+            ("prod/api", True),
+        ),
     ),
     Case(
         "denied",
@@ -1228,15 +1243,17 @@ SECRETS_CASES = [
 ]
 
 
-def _repository(aws: LocalAws, name: str, scan: bool) -> None:
-    aws.client("ecr").create_repository(repositoryName=name, imageScanningConfiguration={"scanOnPush": scan})
+def _repository(aws: LocalAws, name: str, scan: bool, mutability: str = "MUTABLE") -> None:
+    aws.client("ecr").create_repository(
+        repositoryName=name, imageScanningConfiguration={"scanOnPush": scan}, imageTagMutability=mutability
+    )
 
 
 def ecr_many(aws: LocalAws) -> None:
-    _repository(aws, "acme/web", False)
+    _repository(aws, "acme/web", False, "IMMUTABLE")
     _repository(aws, "acme/worker", False)
     _repository(aws, "legacy/app", False)
-    _repository(aws, "tools/builder", True)
+    _repository(aws, "tools/builder", True, "IMMUTABLE")
     aws.client("ecr").put_registry_scanning_configuration(
         scanType="ENHANCED",
         rules=[
@@ -1249,24 +1266,28 @@ def ecr_many(aws: LocalAws) -> None:
 
 
 ECR_CASES = [
-    Case("passing", "A repository that scans on push.", lambda aws: _repository(aws, "acme/web", True)),
+    Case(
+        "passing",
+        "A repository that scans on push, with immutable tags.",
+        lambda aws: _repository(aws, "acme/web", True, "IMMUTABLE"),
+    ),
     Case(
         "failing",
-        "A repository that does not scan on push, and basic registry scanning with no rules.",
+        "A repository with mutable tags that does not scan on push; basic registry scanning, no rules.",
         lambda aws: _repository(aws, "legacy/app", False),
     ),
     Case("empty", "No repositories.", nothing),
     Case(
         "many",
         "Enhanced registry scanning for 'acme/*' covers acme/web and acme/worker; tools/builder scans on "
-        "push; legacy/app is not scanned.",
+        "push; legacy/app is not scanned. acme/web and tools/builder have immutable tags, the others not.",
         ecr_many,
     ),
     Case(
         "denied",
         "ecr:GetRegistryScanningConfiguration denied (synthesised AccessDeniedException): the repository "
         "that scans on push still passes; the other must be MANUAL.",
-        lambda aws: (_repository(aws, "acme/web", True), _repository(aws, "legacy/app", False)),
+        each(_repository, ("acme/web", True, "IMMUTABLE"), ("legacy/app", False)),
         deny=calls("ecr get-registry-scanning-configuration"),
     ),
 ]
@@ -1294,9 +1315,7 @@ EKS_CASES = [
     Case(
         "many",
         "Two private clusters and one public.",
-        lambda aws: [
-            _cluster(aws, n, p) for n, p in (("acme-data", False), ("acme-sandbox", True), ("acme-ml", False))
-        ],
+        each(_cluster, ("acme-data", False), ("acme-sandbox", True), ("acme-ml", False)),
     ),
     Case(
         "denied",
@@ -1320,14 +1339,12 @@ EFS_CASES = [
     Case(
         "many",
         "Two encrypted and one unencrypted file system.",
-        lambda aws: [
-            _file_system(aws, t, e)
-            for t, e in (
-                ("acme-payments-batch", True),
-                ("acme-shared-home", False),
-                ("acme-ml-scratch", True),
-            )
-        ],
+        each(
+            _file_system,
+            ("acme-payments-batch", True),
+            ("acme-shared-home", False),
+            ("acme-ml-scratch", True),
+        ),
     ),
     Case(
         "denied",
@@ -1356,17 +1373,15 @@ SNS_CASES = [
     Case(
         "many",
         "Two encrypted topics (AWS managed and customer managed key) and one unencrypted.",
-        lambda aws: [
-            _topic(aws, n, k)
-            for n, k in (
-                ("acme-payment-events", "alias/aws/sns"),
-                ("acme-order-events", None),
-                (
-                    "acme-audit-events",
-                    f"arn:aws:kms:{PRIMARY}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-                ),
-            )
-        ],
+        each(
+            _topic,
+            ("acme-payment-events", "alias/aws/sns"),
+            ("acme-order-events", None),
+            (
+                "acme-audit-events",
+                f"arn:aws:kms:{PRIMARY}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            ),
+        ),
     ),
     Case(
         "denied",
@@ -1385,10 +1400,7 @@ SQS_CASES = [
     Case(
         "passing",
         "One queue with SSE-SQS (moto's and AWS's default for new queues) and one with a KMS key.",
-        lambda aws: (
-            _queue(aws, "acme-export-jobs", {}),
-            _queue(aws, "acme-payments", {"KmsMasterKeyId": "alias/aws/sqs"}),
-        ),
+        each(_queue, ("acme-export-jobs", {}), ("acme-payments", {"KmsMasterKeyId": "alias/aws/sqs"})),
     ),
     Case(
         "failing",
@@ -1399,15 +1411,13 @@ SQS_CASES = [
     Case(
         "many",
         "SSE-SQS, SSE-KMS, and two queues with encryption off.",
-        lambda aws: [
-            _queue(aws, n, a)
-            for n, a in (
-                ("acme-export-jobs", {}),
-                ("acme-payments", {"KmsMasterKeyId": "alias/aws/sqs"}),
-                ("acme-ingest-jobs", {"SqsManagedSseEnabled": "false"}),
-                ("acme-dead-letters", {"SqsManagedSseEnabled": "false"}),
-            )
-        ],
+        each(
+            _queue,
+            ("acme-export-jobs", {}),
+            ("acme-payments", {"KmsMasterKeyId": "alias/aws/sqs"}),
+            ("acme-ingest-jobs", {"SqsManagedSseEnabled": "false"}),
+            ("acme-dead-letters", {"SqsManagedSseEnabled": "false"}),
+        ),
     ),
     Case(
         "denied",
@@ -1445,15 +1455,13 @@ DYNAMODB_CASES = [
     Case(
         "many",
         "Two tables with and two without point-in-time recovery.",
-        lambda aws: [
-            _table(aws, n, p)
-            for n, p in (
-                ("acme-data-catalog", True),
-                ("acme-ingest-checkpoints", False),
-                ("acme-sessions", False),
-                ("acme-orders", True),
-            )
-        ],
+        each(
+            _table,
+            ("acme-data-catalog", True),
+            ("acme-ingest-checkpoints", False),
+            ("acme-sessions", False),
+            ("acme-orders", True),
+        ),
     ),
     Case(
         "denied",
@@ -1493,6 +1501,46 @@ ACCOUNT_CASES = [
 ]
 
 
+def _document(aws: LocalAws, name: str, share: list[str]) -> None:
+    ssm = aws.client("ssm")
+    content = {
+        "schemaVersion": "2.2",
+        "description": name,
+        "mainSteps": [{"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": ["true"]}}],
+    }
+    ssm.create_document(Name=name, Content=json.dumps(content), DocumentType="Command", DocumentFormat="JSON")
+    if share:
+        ssm.modify_document_permission(Name=name, PermissionType="Share", AccountIdsToAdd=share)
+
+
+SSM_CASES = [
+    Case(
+        "passing",
+        "One private document and one shared with a named partner account.",
+        each(_document, ("acme-rotate-logs", []), ("acme-partner-runbook", [PARTNER])),
+    ),
+    Case("failing", "A command document shared with 'All'.", each(_document, ("acme-restart-app", ["All"]))),
+    Case("empty", "No documents of the account's own.", nothing),
+    Case(
+        "many",
+        "Private, partner-shared and two public documents.",
+        each(
+            _document,
+            ("acme-rotate-logs", []),
+            ("acme-partner-runbook", [PARTNER]),
+            ("acme-restart-app", ["All"]),
+            ("acme-debug-dump", ["All"]),
+        ),
+    ),
+    Case(
+        "denied",
+        "ssm:DescribeDocumentPermission denied (synthesised AccessDeniedException).",
+        each(_document, ("acme-restart-app", ["All"])),
+        deny=calls("ssm describe-document-permission"),
+    ),
+]
+
+
 CASES: dict[str, list[Case]] = {
     "iam": IAM_CASES,
     "s3": S3_CASES,
@@ -1511,4 +1559,5 @@ CASES: dict[str, list[Case]] = {
     "sns": SNS_CASES,
     "sqs": SQS_CASES,
     "dynamodb": DYNAMODB_CASES,
+    "ssm": SSM_CASES,
 }

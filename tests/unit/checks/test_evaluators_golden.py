@@ -33,7 +33,8 @@ COMPARED = ("control_id", "status", "resource_id", "resource_arn", "region", "mi
 
 
 def load(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+    case: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return case
 
 
 def evidence_of(case: dict[str, Any]) -> Evidence:

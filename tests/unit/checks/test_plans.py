@@ -13,6 +13,7 @@ from agent_config.checks import registry
 from agent_config.checks.evidence import ApiCall, Evidence, EvidenceItem
 from agent_config.checks.registry import ServiceModule
 from agent_config.checks.services import iam, s3
+from agent_config.integrations.read_only_guard import check_call
 from agent_config.interfaces import FindingStatus
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -27,7 +28,8 @@ def module_id(module: ServiceModule) -> str:
 
 
 def load(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+    case: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return case
 
 
 def items_of(case: dict[str, Any]) -> list[EvidenceItem]:
@@ -55,6 +57,7 @@ def test_a_first_plan_lists_before_it_looks_at_any_resource(module: ServiceModul
         assert {name for name, _ in call.parameters} <= {
             "account-id",
             "alternate-contact-type",
+            "filters",
             "owner-ids",
             "scope",
             "snapshot-type",
@@ -200,8 +203,15 @@ def test_a_multi_region_trail_is_read_once_in_its_home_region() -> None:
 def test_the_registry_lists_every_module_once_with_unique_controls() -> None:
     services = [m.SERVICE for m in MODULES]
 
-    assert len(services) == len(set(services)) == 17
+    assert len(services) == len(set(services)) == 18
     assert len(registry.control_ids()) == sum(len(m.CONTROL_IDS) for m in MODULES)
     assert registry.CONTROL_OWNERS["KMS.1"] is iam
     with pytest.raises(KeyError, match="nope"):
         registry.module_for("nope")
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_planned_call_passes_the_read_only_guard(path: Path) -> None:
+    """The plans and the guard's allow-list agree: nothing a check needs is refused."""
+    for item in items_of(load(path)):
+        assert check_call(item.call) == item.call

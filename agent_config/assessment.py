@@ -1,0 +1,137 @@
+"""A full security assessment: the pipeline behind `GET /security/assessment` and `security-agent assess`.
+
+```
+request ──► planner ──► Security server calls ─────────────┐   (concurrently)
+        └─► evidence collector ──► AWS API server / boto3 ─┤
+                                                           ▼
+            checks (evaluate_all) + Security server normalisation ──► findings
+                                                           ▼
+                                   SecuritySynthesizer ──► SecurityAssessment
+```
+
+Both sources are asked at the same time under one deadline; whatever one of them could not give
+is listed in `degraded` with the reason, and the assessment is built from the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from agent_config.checks import registry
+from agent_config.checks.findings import findings_from_results
+from agent_config.integrations import security_findings, security_server
+from agent_config.integrations.direct_api import DirectApi
+from agent_config.interfaces import DegradedSource, Finding, MCPOrchestrator, SecurityAssessment, ToolResult
+from agent_config.orchestration.deadline import Deadline
+from agent_config.orchestration.evidence_collector import CollectionReport, EvidenceCollector, account_id_of
+from agent_config.orchestration.planner import AssessmentRequest, security_server_calls
+from agent_config.response.synthesizer import SecuritySynthesizer
+from agent_config.utils.error_handling import AgentError
+
+Normaliser = Callable[[Any, str, str], list[Finding]]
+
+
+async def run_assessment(
+    orchestrator: MCPOrchestrator,
+    request: AssessmentRequest,
+    deadline: Deadline,
+    *,
+    direct: DirectApi | None = None,
+    use_direct_fallback: bool = True,
+    max_resources: int | None = None,
+) -> SecurityAssessment:
+    direct = direct or DirectApi()
+    started = datetime.now(UTC)
+    home = request.regions[0]
+    account_id = await account_id_of(orchestrator, direct, home, deadline)
+    collector = EvidenceCollector(
+        orchestrator, direct=direct, use_direct_fallback=use_direct_fallback, max_resources=max_resources
+    )
+    server_calls = security_server_calls(request)
+    report, server_results = await asyncio.gather(
+        collector.collect(account_id, request.regions, deadline, request.services),
+        orchestrator.execute_parallel_calls(server_calls, deadline),
+    )
+    regions = list(request.regions)
+    kwargs = {"max_resources": max_resources} if max_resources is not None else {}
+    results = registry.evaluate_all(
+        regions, report.evidence, services=request.services, now=started, **kwargs
+    )
+    findings = findings_from_results(results, account_id, _evidence_source(report), observed_at=started)
+    server_findings, server_degraded = normalise_security_server(server_results, account_id)
+    findings += server_findings
+    degraded = [*report.degraded, *server_degraded, *_caps(regions, report, request, kwargs)]
+    assessment = SecuritySynthesizer().synthesize_security_assessment(
+        findings, degraded, assessment_id=new_assessment_id()
+    )
+    stats = {
+        "evidence_rounds": report.rounds,
+        "aws_api_reads": report.calls,
+        "reads_via_aws_api_server": report.via_server,
+        "reads_via_boto3": report.via_boto3,
+        "reads_refused_by_guard": report.refused,
+        "security_server_calls": len(server_calls),
+        "findings": len(assessment.findings),
+    }
+    return assessment.model_copy(update={"stats": stats, "regions": regions, "account_id": account_id})
+
+
+def new_assessment_id() -> str:
+    return f"asm-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def normalise_security_server(
+    results: Sequence[ToolResult], account_id: str
+) -> tuple[list[Finding], list[DegradedSource]]:
+    findings: list[Finding] = []
+    degraded: list[DegradedSource] = []
+    for result in results:
+        region = str(result.call.arguments.get("region", ""))
+        what = result.call.purpose or result.call.tool
+        if not result.ok:
+            degraded.append(
+                DegradedSource(
+                    server=result.call.server,
+                    reason=f"{what}: {result.error_message or 'no answer'}",
+                    error_kind=result.error_kind,
+                )
+            )
+            continue
+        try:
+            findings += _normalise(result, region, account_id)
+        except AgentError as exc:
+            degraded.append(
+                DegradedSource(
+                    server=result.call.server, reason=f"{what}: {exc.message}", error_kind=exc.kind
+                )
+            )
+    return findings, degraded
+
+
+def _normalise(result: ToolResult, region: str, account_id: str) -> list[Finding]:
+    tool = result.call.tool
+    if tool == security_server.CHECK_SECURITY_SERVICES:
+        return security_findings.findings_from_service_status(result.payload, region, account_id)
+    if tool == security_server.GET_SECURITY_FINDINGS:
+        service = str(result.call.arguments.get("service", ""))
+        return security_findings.findings_from_security_findings(result.payload, service, region, account_id)
+    if tool == security_server.CHECK_STORAGE_ENCRYPTION:
+        return security_findings.findings_from_storage_encryption(result.payload, region, account_id)
+    if tool == security_server.CHECK_NETWORK_SECURITY:
+        return security_findings.findings_from_network_security(result.payload, region, account_id)
+    return []
+
+
+def _evidence_source(report: CollectionReport) -> str:
+    return "boto3" if report.via_server == 0 and report.via_boto3 > 0 else "aws_api"
+
+
+def _caps(
+    regions: list[str], report: CollectionReport, request: AssessmentRequest, kwargs: dict[str, int]
+) -> list[DegradedSource]:
+    caps = registry.caps_all(regions, report.evidence, services=request.services, **kwargs)
+    return [DegradedSource(server="aws_api", reason=cap.message) for cap in caps]
