@@ -1,28 +1,21 @@
 #!/usr/bin/env python3
-"""Deploy the Enhanced Security Agent to AWS (Lambda, IAM roles, DynamoDB, SSM, Bedrock agent).
+"""Deploy the Enhanced Security Agent to AWS, validate it, or remove it.
 
-Not built yet: deployment is its own piece of work (see the project's issues). Until then this
-script refuses clearly instead of half-creating resources, and exits non-zero so no automation
-mistakes it for a successful deploy. The agent can be run locally today: `make demo`.
+    python deploy_enhanced_security_agent.py --region us-east-1                 # deploy (idempotent)
+    python deploy_enhanced_security_agent.py --region us-east-1 --dry-run      # the plan, no changes
+    python deploy_enhanced_security_agent.py --region us-east-1 --validate --agent-id ID [--alias-id ID]
+    python deploy_enhanced_security_agent.py --region us-east-1 --destroy [--yes]
+    python deploy_enhanced_security_agent.py --target agentcore-gateway ...  # no Agents Classic
+
+Everything lives in `agent_config/deploy/` (plan, IAM documents, packaging, one module per kind of
+resource, validation, destroy); this file stays a thin entry point so the seed's command keeps working.
 """
 
 from __future__ import annotations
 
 import sys
 
-NOT_YET = (
-    "deploy_enhanced_security_agent.py: deployment is not implemented yet.\n"
-    "Nothing was created or changed in any AWS account.\n"
-    "Run the agent locally instead: `make demo` (sandbox) or "
-    "`.venv/bin/security-agent lambda-invoke --event <bedrock-event.json>`.\n"
-)
-
-
-def main(argv: list[str] | None = None) -> int:
-    del argv  # every option is refused the same way until deployment exists
-    sys.stderr.write(NOT_YET)
-    return 2
-
+from agent_config.deploy.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))

@@ -58,9 +58,7 @@ async def run_assessment(
     )
     regions = list(request.regions)
     kwargs = {"max_resources": max_resources} if max_resources is not None else {}
-    results = registry.evaluate_all(
-        regions, report.evidence, services=request.services, now=started, **kwargs
-    )
+    results = registry.evaluate_all(regions, report.evidence, services=request.services, now=started, **kwargs)
     findings = findings_from_results(results, account_id, _evidence_source(report), observed_at=started)
     server_findings, server_degraded = normalise_security_server(server_results, account_id)
     findings += server_findings
@@ -105,9 +103,7 @@ def normalise_security_server(
             findings += _normalise(result, region, account_id)
         except AgentError as exc:
             degraded.append(
-                DegradedSource(
-                    server=result.call.server, reason=f"{what}: {exc.message}", error_kind=exc.kind
-                )
+                DegradedSource(server=result.call.server, reason=f"{what}: {exc.message}", error_kind=exc.kind)
             )
     return findings, degraded
 

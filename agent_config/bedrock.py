@@ -153,9 +153,7 @@ def build_event(
 
 def parse_event(event: Any) -> BedrockAgentEvent | BedrockFunctionEvent:
     if not isinstance(event, dict) or not event:
-        raise InvalidEvent(
-            "the event is empty or not a JSON object; expected a Bedrock Agent action-group event"
-        )
+        raise InvalidEvent("the event is empty or not a JSON object; expected a Bedrock Agent action-group event")
     model: type[BedrockAgentEvent | BedrockFunctionEvent] = (
         BedrockFunctionEvent if "function" in event and "apiPath" not in event else BedrockAgentEvent
     )

@@ -83,9 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sandbox = commands.add_parser("sandbox", help="the local AWS world")
     sandbox_commands = sandbox.add_subparsers(title="sandbox commands")
-    up = sandbox_commands.add_parser(
-        "up", help="start local AWS and print the environment to use; Ctrl-C stops"
-    )
+    up = sandbox_commands.add_parser("up", help="start local AWS and print the environment to use; Ctrl-C stops")
     up.set_defaults(run=_sandbox_up)
 
     assess = commands.add_parser("assess", help="run a full security assessment")
@@ -195,9 +193,7 @@ def _assess(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     text = (
-        json.dumps(assessment_json(assessment), indent=2)
-        if args.format == "json"
-        else assessment_markdown(assessment)
+        json.dumps(assessment_json(assessment), indent=2) if args.format == "json" else assessment_markdown(assessment)
     )
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")

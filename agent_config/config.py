@@ -70,9 +70,7 @@ class _Config(BaseModel):
 
 class AuthConfig(_Config):
     kind: AuthKind = AuthKind.NONE
-    secret_id: str | None = Field(
-        default=None, description="Secrets Manager secret holding the bearer token."
-    )
+    secret_id: str | None = Field(default=None, description="Secrets Manager secret holding the bearer token.")
     sigv4_service: str | None = Field(default=None, description="Signing name, e.g. 'bedrock-agentcore'.")
     sigv4_region: str | None = None
 
@@ -181,9 +179,7 @@ class Features(_Config):
     """Feature flags: each turns a capability off without a code change."""
 
     knowledge_fallback: bool = Field(default=True, description="Use the offline Knowledge server on failure.")
-    direct_api_fallback: bool = Field(
-        default=True, description="Collect evidence with boto3 if aws_api fails."
-    )
+    direct_api_fallback: bool = Field(default=True, description="Collect evidence with boto3 if aws_api fails.")
     session_history: bool = True
     metrics: bool = True
 
@@ -194,12 +190,8 @@ class AgentConfig(_Config):
     default_regions: list[str] = Field(default_factory=lambda: list(DEFAULT_REGIONS), min_length=1)
     servers: dict[str, MCPServerConfig] = Field(default_factory=dict)
     features: Features = Field(default_factory=Features)
-    lambda_safety_margin_s: float = Field(
-        default=3.0, ge=0.5, description="Kept back from the Lambda timeout."
-    )
-    max_request_s: float = Field(
-        default=110.0, gt=0, description="Cap on one request's budget outside Lambda."
-    )
+    lambda_safety_margin_s: float = Field(default=3.0, ge=0.5, description="Kept back from the Lambda timeout.")
+    max_request_s: float = Field(default=110.0, gt=0, description="Cap on one request's budget outside Lambda.")
     max_response_bytes: int = Field(default=20_000, ge=2_000, le=6_000_000)
     sessions_table: str | None = None
 
@@ -277,9 +269,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigurationError(
-            f"configuration file {path} is not valid {path.suffix or 'JSON'}: {exc}"
-        ) from exc
+        raise ConfigurationError(f"configuration file {path} is not valid {path.suffix or 'JSON'}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigurationError(f"configuration file {path} must hold an object at the top level")
     return data

@@ -2,8 +2,10 @@
 
 `lambda_handler` checks the event's shape itself (so even an empty or truncated event gets a
 well-formed answer), computes the request's deadline from the Lambda context, routes through
-Powertools' `BedrockAgentResolver`, and finally validates what it is about to return against
-Bedrock's response contract, echoing the session attributes it was given.
+Powertools' resolvers (`routes` for OpenAPI action groups, `function_routes` for function-details
+action groups), and finally validates what it is about to return against Bedrock's response
+contract, echoing the session attributes it was given merged with the small pointers the
+operation set (never a report).
 
 Status codes the agent's model sees: 200 (answered, possibly with `degraded` parts), 400 (input it
 can fix: the body says how), 404 (no such operation), 424 (a server the answer depends on failed:
@@ -13,153 +15,56 @@ the body says which and why), 500 (a fault of ours, or invalid configuration).
 from __future__ import annotations
 
 import os
+import re
 import time
-from typing import Annotated, Any
+from typing import Any
 
-from aws_lambda_powertools.event_handler import BedrockAgentResolver, BedrockResponse
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import ValidationError
 
-from agent_config import actions, runtime
+from agent_config import runtime
 from agent_config.bedrock import (
+    BedrockAgentEvent,
     BedrockAgentResponse,
     BedrockFunctionEvent,
     ErrorBody,
     InvalidEvent,
     api_response,
-    function_response,
     parse_event,
     string_map,
 )
-from agent_config.interfaces import AgentAnswer
 from agent_config.orchestration.deadline import Deadline
-from agent_config.utils.error_handling import (
-    AgentError,
-    DependencyFailed,
-    ErrorKind,
-)
+from agent_config.routes import DEFAULT_BUDGET_S, app
+from agent_config.utils.error_handling import AgentError
 from agent_config.utils.logging_utils import bind_request, ensure_logging_configured, get_logger
 
-REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"
-DEFAULT_BUDGET_S = 60.0
-BACKSTOP_GRACE_S = 1.0
-
 log = get_logger(__name__)
-app = BedrockAgentResolver()
-
-
-# ---------------------------------------------------------------------------------------------
-# Operations
-# ---------------------------------------------------------------------------------------------
-
-
-@app.get(
-    "/health",
-    operation_id="getHealth",
-    summary="Health of every data source",
-    description=(
-        "Reports which MCP servers (Security, AWS Knowledge, AWS API) are configured and reachable, with "
-        "their latency and tools. Call it when the user asks whether the agent's data sources work, or "
-        "after another operation answered that a source failed."
-    ),
-)
-def get_health() -> AgentAnswer:
-    state = runtime.get_runtime()
-    return state.run(lambda: actions.health(state.orchestrator), _backstop())
-
-
-@app.get(
-    "/security/services",
-    operation_id="getSecurityServices",
-    summary="Security services status",
-    description=(
-        "Tells which AWS security services (Amazon GuardDuty, Amazon Inspector, IAM Access Analyzer, "
-        "AWS Security Hub, AWS Trusted Advisor, Amazon Macie) are enabled in one AWS Region, with setup "
-        "documentation for those that are not. Call it when the user asks which security services are "
-        "on, or whether threat detection is enabled."
-    ),
-)
-def get_security_services(
-    region: Annotated[
-        str | None,
-        Query(
-            description=(
-                "AWS Region code, for example us-east-1 or eu-west-1. "
-                "Omit it to use the agent's default Region."
-            ),
-            pattern=REGION_PATTERN,
-            max_length=25,
-        ),
-    ] = None,
-) -> AgentAnswer:
-    state = runtime.get_runtime()
-    chosen = region or state.config.default_regions[0]
-    deadline = _deadline()
-    return state.run(lambda: actions.security_services(state.orchestrator, deadline, chosen), _backstop())
-
-
-# ---------------------------------------------------------------------------------------------
-# Errors: every one becomes a well-formed answer with a status the model can act on
-# ---------------------------------------------------------------------------------------------
-
-
-@app.exception_handler(RequestValidationError)
-def _invalid_parameters(exc: RequestValidationError) -> BedrockResponse[ErrorBody]:
-    problems = []
-    for error in exc.errors():
-        location = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")]
-        problems.append(f"{'.'.join(location) or 'request'}: {error.get('msg', 'invalid')}")
-    body = ErrorBody(
-        error=ErrorKind.VALIDATION.value,
-        message="Invalid parameters: " + "; ".join(problems),
-        guidance=(
-            "Correct the named parameter (see the operation's description for allowed values) and call again."
-        ),
-    )
-    return BedrockResponse(body=body.model_dump(mode="json"), status_code=400)
-
-
-@app.not_found
-def _unknown_operation(exc: NotFoundError) -> BedrockResponse[ErrorBody]:
-    event = app.current_event
-    known = sorted(
-        f"{method.upper()} {path}"
-        for path, item in (app.get_openapi_schema().paths or {}).items()
-        for method in ("get", "post", "put", "delete")
-        if getattr(item, method, None) is not None
-    )
-    body = ErrorBody(
-        error="not_found",
-        message=f"There is no operation {event.http_method} {event.api_path}.",
-        guidance="Use one of the operations in the action group's schema: " + ", ".join(known),
-    )
-    return BedrockResponse(body=body.model_dump(mode="json"), status_code=404)
-
-
-@app.exception_handler(AgentError)
-def _agent_error(exc: AgentError) -> BedrockResponse[ErrorBody]:
-    status, degraded = 424, []
-    if isinstance(exc, DependencyFailed):
-        degraded = [{"server": exc.server, "reason": exc.reason, "error_kind": exc.cause_kind.value}]
-    elif exc.kind is ErrorKind.VALIDATION:
-        status = 400
-    elif exc.kind is ErrorKind.CONFIGURATION:
-        status = 500
-    log.warning("request_failed", status=status, error_kind=exc.kind.value, error=exc.message)
-    body = ErrorBody.model_validate(
-        {"error": exc.kind.value, "message": exc.message, "guidance": exc.guidance, "degraded": degraded}
-    )
-    return BedrockResponse(body=body.model_dump(mode="json"), status_code=status)
-
-
-# ---------------------------------------------------------------------------------------------
-# The handler
-# ---------------------------------------------------------------------------------------------
+_TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    """Bedrock Agents (OpenAPI or function details) and AgentCore Gateway calls, one handler."""
+    tool = _gateway_tool(context)
+    if tool is not None:
+        from agent_config import agentcore_gateway as gateway
+
+        try:
+            bedrock_event = gateway.gateway_to_bedrock_event(event, tool, gateway.schema_routes(), context)
+        except gateway.GatewayEventError as exc:
+            return gateway.gateway_error_result(str(exc))
+        return gateway.bedrock_to_gateway_result(_bedrock_handler(bedrock_event, context))
+    return _bedrock_handler(event, context)
+
+
+def _gateway_tool(context: Any) -> str | None:
+    custom = getattr(getattr(context, "client_context", None), "custom", None)
+    if not isinstance(custom, dict) or "bedrockAgentCoreToolName" not in custom:
+        return None
+    from agent_config import agentcore_gateway
+
+    return agentcore_gateway.gateway_tool_name(context)
+
+
+def _bedrock_handler(event: Any, context: Any) -> dict[str, Any]:
     ensure_logging_configured(os.environ.get("LOG_LEVEL", "INFO"))
     started = time.perf_counter()
     raw = event if isinstance(event, dict) else {}
@@ -168,23 +73,30 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         parsed = parse_event(event)
     except InvalidEvent as exc:
         log.warning("invalid_event", error=str(exc))
-        return api_response(
-            event, 400, _error_body("validation", str(exc), "Send a Bedrock Agent action event.")
-        )
-
+        return api_response(event, 400, _error_body("validation", str(exc), "Send a Bedrock Agent action event."))
     if isinstance(parsed, BedrockFunctionEvent):
-        # Function-details action groups are served by the answers work; say so instead of failing.
-        text = (
-            "This action group is configured with function details, which this version does not serve yet. "
-            "Configure the action group with the OpenAPI schema (security-agent schema)."
-        )
-        return function_response(parsed, text, "FAILURE")
+        from agent_config.function_routes import handle_function_event
 
-    app.append_context(deadline=_request_deadline(context))
+        final = handle_function_event(parsed, event, context)
+    else:
+        final = answer_openapi_event(event, parsed, context)
+    log.info(
+        "request_done",
+        operation=parsed.apiPath if isinstance(parsed, BedrockAgentEvent) else parsed.function,
+        latency_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    return final
+
+
+def answer_openapi_event(event: dict[str, Any], parsed: BedrockAgentEvent, context: Any) -> dict[str, Any]:
+    """Route one OpenAPI action-group event and return the validated Bedrock response."""
+    app.append_context(deadline=_request_deadline(context), session_updates={})
     try:
-        response = app.resolve(event, context)
+        response = app.resolve(_concrete_path(event, parsed), context)
+        updates = dict(app.context.get("session_updates") or {})
     except Exception:
         log.exception("unhandled_error", api_path=parsed.apiPath)
+        updates = {}
         response = api_response(
             event,
             500,
@@ -197,24 +109,42 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     finally:
         app.clear_context()
         _flush_metrics()
-    final = _finalise(event, response)
-    log.info(
-        "request_done",
-        api_path=parsed.apiPath,
-        status=final["response"]["httpStatusCode"],
-        latency_ms=round((time.perf_counter() - started) * 1000, 1),
-    )
-    return final
+    return _finalise(event, response, updates)
 
 
-def _finalise(event: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
-    """Echo the session attributes (merged with any the route set) and prove the response is well-formed."""
-    session = {**string_map(event.get("sessionAttributes")), **string_map(response.get("sessionAttributes"))}
+def _concrete_path(event: dict[str, Any], parsed: BedrockAgentEvent) -> dict[str, Any]:
+    """Bedrock sends the path *template* (`/security/reports/{assessment_id}`) and the values as
+    parameters; the router needs the concrete path. The response echoes the template again."""
+    values = {p.name: p.value for p in parsed.parameters}
+
+    def fill(match: re.Match[str]) -> str:
+        value = values.get(match.group(1))
+        return value if value and "/" not in value else match.group(0)
+
+    return {**event, "apiPath": _TEMPLATE.sub(fill, parsed.apiPath)}
+
+
+def _finalise(event: dict[str, Any], response: dict[str, Any], updates: dict[str, str]) -> dict[str, Any]:
+    """Echo the session attributes (merged with the operation's updates) and the template path, and
+    prove the response is well-formed before it leaves."""
+    session = {
+        **string_map(event.get("sessionAttributes")),
+        **string_map(response.get("sessionAttributes")),
+        **updates,
+    }
     prompt = {
         **string_map(event.get("promptSessionAttributes")),
         **string_map(response.get("promptSessionAttributes")),
     }
-    candidate = {**response, "sessionAttributes": session, "promptSessionAttributes": prompt}
+    inner = dict(response.get("response") or {})
+    if "apiPath" in inner:
+        inner["apiPath"] = event.get("apiPath", inner["apiPath"])
+    candidate = {
+        **response,
+        "response": inner,
+        "sessionAttributes": session,
+        "promptSessionAttributes": prompt,
+    }
     try:
         return BedrockAgentResponse.model_validate(candidate).model_dump(exclude_none=True)
     except ValidationError as exc:
@@ -240,24 +170,12 @@ def _error_body(kind: str, message: str, guidance: str) -> ErrorBody:
 
 
 def _request_deadline(context: Any) -> Deadline:
-    state_config = None
     try:
-        state_config = runtime.get_runtime().config
+        config = runtime.get_runtime().config
+        margin, cap = config.lambda_safety_margin_s, config.max_request_s
     except AgentError:
-        state_config = None  # reported by the route that needs it
-    margin = state_config.lambda_safety_margin_s if state_config else 3.0
-    cap = state_config.max_request_s if state_config else DEFAULT_BUDGET_S
+        margin, cap = 3.0, DEFAULT_BUDGET_S  # the configuration error is reported by the route
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if callable(remaining):
         return Deadline.from_lambda_context(int(remaining()), margin, cap)
     return Deadline.after(cap)
-
-
-def _deadline() -> Deadline:
-    deadline = app.context.get("deadline")
-    return deadline if isinstance(deadline, Deadline) else Deadline.after(DEFAULT_BUDGET_S)
-
-
-def _backstop() -> float:
-    """How long the handler waits for the event loop: the deadline plus a little, as a last resort."""
-    return _deadline().remaining() + BACKSTOP_GRACE_S

@@ -7,6 +7,7 @@ output: the handler and the integration adapters translate at the edges.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -186,6 +187,11 @@ class Finding(_Model):
         """Identity for de-duplication: the same control on the same resource in the same region."""
         return (self.control_id, self.resource_arn or self.resource_id, self.region)
 
+    @property
+    def finding_id(self) -> str:
+        """A short, stable id for the agent's model to refer to a finding (remediation requests)."""
+        return "F" + hashlib.sha256("|".join(self.key).encode("utf-8")).hexdigest()[:10]
+
 
 class ServiceStatus(_Model):
     """Whether one AWS security service is enabled in one region, as the Security server reports it."""
@@ -266,10 +272,14 @@ class SecurityAssessment(_Model):
 
 class ActionStep(_Model):
     phase: str = Field(description="'now', 'this week' or 'this quarter'.")
+    control_id: str
     title: str
+    resources: list[str] = Field(default_factory=list)
+    finding_ids: list[str] = Field(default_factory=list)
     remediation: Remediation
     effort: str
     risk_reduction: str
+    documentation: list[DocumentationLink] = Field(default_factory=list)
 
 
 class ActionPlan(_Model):
@@ -332,12 +342,20 @@ class ResponseEngine(Protocol):
 
     def generate_action_plan(self, findings: Sequence[PrioritizedFinding]) -> ActionPlan: ...
 
-    def format_with_documentation_links(self, answer: AgentAnswer) -> AgentAnswer: ...
+    def format_with_documentation_links(
+        self, answer: AgentAnswer, found: Mapping[str, Sequence[DocumentationLink]]
+    ) -> AgentAnswer: ...
 
 
 class SessionStore(Protocol):
-    """Where session state lives between turns (DynamoDB in AWS, memory locally)."""
+    """Where session state lives between turns (DynamoDB in AWS, memory locally): a compare-and-set
+    of one JSON state per session. Implemented by `agent_config.session.store.SessionStore`."""
 
-    def load(self, session_id: str) -> dict[str, Any] | None: ...
+    def load(self, session_id: str) -> tuple[dict[str, Any], int] | None:
+        """The state and its version; None for a session never written."""
+        ...
 
-    def save(self, session_id: str, state: dict[str, Any], expected_version: int | None) -> int: ...
+    def save(self, session_id: str, state: dict[str, Any], expected_version: int | None) -> int:
+        """Write if the stored version is `expected_version` (None: no session yet); return the new
+        version. Raises `SessionConflict` when another writer got there first: never overwrites."""
+        ...

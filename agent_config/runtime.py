@@ -11,13 +11,17 @@ import os
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agent_config.config import AgentConfig, load_config
+from agent_config.integrations.direct_api import DirectApi
 from agent_config.interfaces import MCPOrchestrator
 from agent_config.orchestration.event_loop import BackgroundLoop
 from agent_config.orchestration.orchestrator import ServerOrchestrator
 from agent_config.orchestration.telemetry import ServerMetrics
+
+if TYPE_CHECKING:
+    from agent_config.actions import AssessmentKeeper
 
 T = TypeVar("T")
 
@@ -28,6 +32,8 @@ class AgentRuntime:
         self.loop = BackgroundLoop()
         self.metrics = ServerMetrics()
         self.orchestrator: MCPOrchestrator = orchestrator or ServerOrchestrator(config, metrics=self.metrics)
+        self.direct = DirectApi()
+        self.sessions: AssessmentKeeper | None = _session_keeper(config)
 
     def flush_metrics(self) -> None:
         """End of an invocation: publish this invocation's metrics (in Lambda, when enabled)."""
@@ -48,6 +54,14 @@ class AgentRuntime:
             self.loop.run(self.orchestrator.close(), timeout_s=15)
         finally:
             self.loop.stop()
+
+
+def _session_keeper(config: AgentConfig) -> AssessmentKeeper | None:
+    from agent_config.session import session_manager_from_config
+    from agent_config.session.keeper import SessionKeeper
+
+    manager = session_manager_from_config(config)
+    return SessionKeeper(manager) if manager is not None else None
 
 
 _runtime: AgentRuntime | None = None

@@ -29,7 +29,7 @@ _POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidatio
 
 
 def openapi_schema() -> dict[str, Any]:
-    from agent_config.enhanced_security_agent import app
+    from agent_config.routes import app
 
     raw = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION))
     return bedrock_compatible(raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -21,7 +22,15 @@ def sandbox_world() -> Iterator[Sandbox]:
     if missing:
         pytest.fail(f"MCP server environments missing ({', '.join(missing)}): run `make setup`")
     with sandbox() as world:
-        yield world
+        # The agent's own boto3 path (the direct-API fallback) must reach the local AWS too, as it
+        # would after `security-agent sandbox up` and `export ...`.
+        saved = dict(os.environ)
+        os.environ.update({k: v for k, v in world.aws.env().items() if k != "HOME"})
+        try:
+            yield world
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")

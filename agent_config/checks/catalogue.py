@@ -244,14 +244,10 @@ class Control(_Model):
     public_exposure: bool = Field(description="A failure exposes the resource to anyone on the internet.")
     weight: int = Field(ge=1, le=MAX_WEIGHT, description="Importance for weighted scores; see module docs.")
     cis: tuple[str, ...] = Field(description="CIS AWS Foundations Benchmark v3.0.0 recommendation ids.")
-    well_architected: tuple[str, ...] = Field(
-        min_length=1, description="Security Pillar best-practice slugs."
-    )
+    well_architected: tuple[str, ...] = Field(min_length=1, description="Security Pillar best-practice slugs.")
     remediation: Remediation
     documentation: tuple[DocumentationLink, ...] = Field(min_length=2)
-    config_rule: str | None = Field(
-        description="AWS Config managed rule, None where Security Hub uses its own."
-    )
+    config_rule: str | None = Field(description="AWS Config managed rule, None where Security Hub uses its own.")
     iam_actions: tuple[str, ...] = Field(min_length=1, description="Read-only actions the checker needs.")
     aliases: tuple[ControlAlias, ...] = ()
 
@@ -472,9 +468,7 @@ class Requirement(_Model):
             raise ValueError(f"{self.id}: a non-assessable requirement needs a gap and a reason, no controls")
         if self.url is not None and not is_aws_documentation_url(self.url):
             raise ValueError(f"{self.id}: URL not on an AWS documentation host: {self.url}")
-        malformed = [
-            c for c in (*self.controls, *self.security_hub_controls) if not _CONTROL_ID_RE.fullmatch(c)
-        ]
+        malformed = [c for c in (*self.controls, *self.security_hub_controls) if not _CONTROL_ID_RE.fullmatch(c)]
         if malformed:
             raise ValueError(f"{self.id}: malformed control ids {malformed}")
         return self
@@ -591,9 +585,7 @@ def _load_framework(name: FrameworkName) -> Framework:
     file_name = _FRAMEWORK_FILES[name]
     label = f"{_FRAMEWORKS_DIR}/{file_name}"
     try:
-        framework = Framework.model_validate(
-            _read_json(_data_dir(_FRAMEWORKS_DIR).joinpath(file_name), label)
-        )
+        framework = Framework.model_validate(_read_json(_data_dir(_FRAMEWORKS_DIR).joinpath(file_name), label))
     except ValidationError as exc:
         raise CatalogueError(f"invalid framework data in {label}", detail=str(exc)) from exc
     if framework.name != name:
@@ -631,9 +623,7 @@ def framework_problems(framework: Framework, catalogue: Catalogue) -> list[str]:
         questions = tuple(g.id for g in framework.groups)
         if questions != _WA_QUESTIONS:
             problems.append(f"questions must be {', '.join(_WA_QUESTIONS)} in order, found {questions}")
-        problems.extend(
-            f"question {q} has no best practices" for q, rs in framework.by_group().items() if not rs
-        )
+        problems.extend(f"question {q} has no best practices" for q, rs in framework.by_group().items() if not rs)
     return problems
 
 

@@ -52,9 +52,7 @@ class CheckResult(BaseModel):
         description="The identifier the AWS API addresses the resource by (bucket name, instance id, "
         "queue URL, secret ARN...), or the account id for account-level results.",
     )
-    resource_arn: str | None = Field(
-        default=None, description="None only where AWS has no ARN (the account)."
-    )
+    resource_arn: str | None = Field(default=None, description="None only where AWS has no ARN (the account).")
     region: str = Field(min_length=1, description="AWS region, 'global' or 'unknown'.")
     reason: str = Field(min_length=1, description="One sentence saying what decided the status.")
     evidence: dict[str, Any] = Field(default_factory=dict, description="The decisive fields only.")

@@ -58,9 +58,7 @@ def parse_call_aws(payload: Any, calls: Sequence[ApiCall]) -> list[EvidenceItem]
 
 def _one(call: ApiCall, answer: dict[str, Any] | None) -> EvidenceItem:
     if answer is None:
-        return EvidenceItem(
-            call=call, error_code="NoAnswer", error_message="no answer for this command", source=SOURCE
-        )
+        return EvidenceItem(call=call, error_code="NoAnswer", error_message="no answer for this command", source=SOURCE)
     response = answer.get("response")
     if not isinstance(response, dict):
         message = str(answer.get("error") or "the server gave no response for this command")
@@ -79,9 +77,7 @@ def _one(call: ApiCall, answer: dict[str, Any] | None) -> EvidenceItem:
     if isinstance(document, dict):
         document.pop("ResponseMetadata", None)
         return EvidenceItem(call=call, response=document, source=SOURCE)
-    return EvidenceItem(
-        call=call, error_code="MalformedResponse", error_message="not a JSON object", source=SOURCE
-    )
+    return EvidenceItem(call=call, error_code="MalformedResponse", error_message="not a JSON object", source=SOURCE)
 
 
 def _code_from(message: str) -> str:

@@ -80,15 +80,11 @@ class DirectApi:
         """One call, synchronously; every failure becomes an evidence item with its error code."""
         try:
             check_call(call)
-            client = self._client(
-                _CLI_TO_BOTO3.get(call.service, call.service), call.region or default_region
-            )
+            client = self._client(_CLI_TO_BOTO3.get(call.service, call.service), call.region or default_region)
             method, arguments = _translate(client, call)
             response = _paginate(client, method, arguments)
         except AgentError as exc:
-            return EvidenceItem(
-                call=call, error_code="RefusedByGuard", error_message=exc.message, source=SOURCE
-            )
+            return EvidenceItem(call=call, error_code="RefusedByGuard", error_message=exc.message, source=SOURCE)
         except Exception as exc:  # noqa: BLE001 - any AWS or transport failure is evidence of what was missing
             code, message = _error_of(exc)
             return EvidenceItem(call=call, error_code=code, error_message=message, source=SOURCE)
@@ -124,9 +120,7 @@ def _typed(shape: Any, value: str) -> Any:
     if type_name == "structure":
         # AWS CLI shorthand: "Key=Owner,Values=Self"
         fields = dict(part.split("=", 1) for part in value.split(",") if "=" in part)
-        return {
-            name: _typed(shape.members[name], text) for name, text in fields.items() if name in shape.members
-        }
+        return {name: _typed(shape.members[name], text) for name, text in fields.items() if name in shape.members}
     if type_name == "boolean":
         return value.lower() == "true"
     if type_name in ("integer", "long"):

@@ -86,9 +86,7 @@ class SigV4Auth(httpx2.Auth):
 
     requires_request_body = True
 
-    def __init__(
-        self, service: str, region: str, credentials_provider: Callable[[], Any] | None = None
-    ) -> None:
+    def __init__(self, service: str, region: str, credentials_provider: Callable[[], Any] | None = None) -> None:
         self._service = service
         self._region = region
         self._credentials_provider = credentials_provider or _default_credentials

@@ -99,9 +99,7 @@ class MCPConnection:
         self.name = name
         self.config = config
         self.auth = auth
-        self._stderr_path = (
-            stderr_dir or Path(tempfile.gettempdir()) / "security-agent"
-        ) / f"{name}.stderr.log"
+        self._stderr_path = (stderr_dir or Path(tempfile.gettempdir()) / "security-agent") / f"{name}.stderr.log"
         self._client: mcp.Client | None = None
         self._owner: asyncio.Task[None] | None = None
         self._ready: asyncio.Event | None = None
@@ -173,9 +171,7 @@ class MCPConnection:
         cfg = self.config
         if cfg.transport is Transport.STDIO:
             assert cfg.command is not None and errlog is not None
-            params = StdioServerParameters(
-                command=cfg.command, args=cfg.args, env=stdio_environment(cfg), cwd=cfg.cwd
-            )
+            params = StdioServerParameters(command=cfg.command, args=cfg.args, env=stdio_environment(cfg), cwd=cfg.cwd)
             return mcp.Client(stdio_client(params, errlog=errlog), mode=cfg.protocol_mode)
         if cfg.transport is Transport.IN_PROCESS:
             assert cfg.in_process_target is not None

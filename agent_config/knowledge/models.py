@@ -87,9 +87,7 @@ class DocEntry(_Frozen):
     summary: str = Field(min_length=_MIN_SUMMARY_CHARS)
     control_id: str | None = None
     best_practice_id: str | None = None
-    related_controls: tuple[str, ...] = Field(
-        default=(), description="Controls this page helps to explain or fix."
-    )
+    related_controls: tuple[str, ...] = Field(default=(), description="Controls this page helps to explain or fix.")
 
     @field_validator("url")
     @classmethod

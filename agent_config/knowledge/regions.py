@@ -137,11 +137,7 @@ class RegionCatalogue:
 
 
 def _read_packaged() -> dict[str, Any]:
-    text = (
-        resources.files(__package__ or "agent_config.knowledge")
-        .joinpath(REGIONS_FILE)
-        .read_text(encoding="utf-8")
-    )
+    text = resources.files(__package__ or "agent_config.knowledge").joinpath(REGIONS_FILE).read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
 

@@ -154,16 +154,12 @@ class SearchIndex:
         self._db.executemany(_INSERT, [(row, *_columns(entry)) for row, entry in enumerate(self._entries)])
         self._db.commit()
         self._by_control = {e.control_id.lower(): i for i, e in enumerate(self._entries) if e.control_id}
-        self._by_best_practice = {
-            e.best_practice_id: i for i, e in enumerate(self._entries) if e.best_practice_id
-        }
+        self._by_best_practice = {e.best_practice_id: i for i, e in enumerate(self._entries) if e.best_practice_id}
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def search(
-        self, phrase: str, *, limit: int = 10, topics: Collection[str] | None = None
-    ) -> list[SearchHit]:
+    def search(self, phrase: str, *, limit: int = 10, topics: Collection[str] | None = None) -> list[SearchHit]:
         """Up to `limit` entries ranked by relevance; only entries in `topics` when given."""
         if limit < 1:
             return []

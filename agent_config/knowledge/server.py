@@ -154,9 +154,7 @@ def search_documentation(
     limit: Annotated[int, Field(description="Maximum number of results (default 4).")] = DEFAULT_SEARCH_LIMIT,
     topics: Annotated[
         list[str] | None,
-        Field(
-            description='Up to 3 topics to search; default ["general"]. The offline corpus is all "general".'
-        ),
+        Field(description='Up to 3 topics to search; default ["general"]. The offline corpus is all "general".'),
     ] = None,
 ) -> CallToolResult:
     """Ranked search of the offline security documentation corpus."""
@@ -252,8 +250,7 @@ def read_page(url: str, max_length: int | None = None, start_index: int | None =
     if normalised is None:
         return PageRead(
             url,
-            f"{url!r} is not an AWS documentation URL this server reads "
-            f"(hosts: {', '.join(sorted(READABLE_HOSTS))}).",
+            f"{url!r} is not an AWS documentation URL this server reads (hosts: {', '.join(sorted(READABLE_HOSTS))}).",
             "invalid_url",
         )
     corpus = load_corpus()
@@ -314,9 +311,7 @@ def read_documentation(
         Field(description="Pages to read, each {url, max_length?, start_index?}; the remote server's form."),
     ] = None,
     url: Annotated[str | None, Field(description="Single page to read (older form; use requests).")] = None,
-    max_length: Annotated[
-        int | None, Field(description="With url: characters to return (default 10000).")
-    ] = None,
+    max_length: Annotated[int | None, Field(description="With url: characters to return (default 10000).")] = None,
     start_index: Annotated[int | None, Field(description="With url: character offset (default 0).")] = None,
 ) -> CallToolResult:
     """Offline copy of documentation pages: the corpus summary and the official link."""
@@ -357,9 +352,7 @@ def get_regional_availability(
             "or CloudFormation types ('AWS::Lambda::Function')."
         ),
     ] = None,
-    next_token: Annotated[
-        str | None, Field(description="Pagination token (offline answers fit one page).")
-    ] = None,
+    next_token: Annotated[str | None, Field(description="Pagination token (offline answers fit one page).")] = None,
     region: Annotated[str | None, Field(description="Single Region code (older form; use regions).")] = None,
 ) -> CallToolResult:
     """Availability of products, APIs or CloudFormation resources in Regions (offline approximation)."""
@@ -367,9 +360,7 @@ def get_regional_availability(
         return _error("next_token is not valid here: the offline server returns every result in one page")
     wanted = regions if regions else ([region] if region else [])
     if not regions and region:
-        logger.info(
-            "%s called with region only; the remote server ignores it and needs regions", AVAILABILITY_TOOL
-        )
+        logger.info("%s called with region only; the remote server ignores it and needs regions", AVAILABILITY_TOOL)
     try:
         availability = load_catalogue().availability(resource_type, wanted, filters)
     except AvailabilityError as exc:
@@ -400,9 +391,7 @@ def build_server() -> MCPServer:
     Cheap to call: the corpus and the search index are loaded lazily, on the first tool call, and
     shared by every server in the process.
     """
-    server: MCPServer = MCPServer(
-        SERVER_NAME, version=SERVER_VERSION, instructions=INSTRUCTIONS, log_level="WARNING"
-    )
+    server: MCPServer = MCPServer(SERVER_NAME, version=SERVER_VERSION, instructions=INSTRUCTIONS, log_level="WARNING")
     tools = (
         (
             SEARCH_TOOL,
@@ -414,8 +403,7 @@ def build_server() -> MCPServer:
         (
             AVAILABILITY_TOOL,
             get_regional_availability,
-            "Regional availability of AWS products, APIs and "
-            "CloudFormation resources (offline approximation).",
+            "Regional availability of AWS products, APIs and CloudFormation resources (offline approximation).",
         ),
         (
             SKILL_TOOL,
@@ -424,9 +412,7 @@ def build_server() -> MCPServer:
         ),
     )
     for name, function, description in tools:
-        server.add_tool(
-            function, name=name, description=description, annotations=_READ_ONLY, structured_output=False
-        )
+        server.add_tool(function, name=name, description=description, annotations=_READ_ONLY, structured_output=False)
     return server
 
 

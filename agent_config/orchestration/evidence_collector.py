@@ -75,9 +75,7 @@ class EvidenceCollector:
             if deadline.remaining() <= RESERVE_S:
                 report.incomplete = True
                 report.degraded.append(
-                    DegradedSource(
-                        server=self._server, reason="the deadline came before every resource was read"
-                    )
+                    DegradedSource(server=self._server, reason="the deadline came before every resource was read")
                 )
                 break
             calls = self._plan(regions, report, services)
@@ -110,9 +108,7 @@ class EvidenceCollector:
             except InvalidInput as exc:
                 report.refused += 1
                 log.error("read_only_guard_refused", call=call.label, reason=exc.message)
-                report.evidence.add(
-                    EvidenceItem(call=call, error_code="RefusedByGuard", error_message=exc.message)
-                )
+                report.evidence.add(EvidenceItem(call=call, error_code="RefusedByGuard", error_message=exc.message))
         return allowed
 
     async def _via_server(
@@ -153,9 +149,7 @@ class EvidenceCollector:
             items = [direct.get(item.call, item) for item in items]
         return items, True
 
-    async def _via_boto3(
-        self, calls: list[ApiCall], home_region: str, report: CollectionReport
-    ) -> list[EvidenceItem]:
+    async def _via_boto3(self, calls: list[ApiCall], home_region: str, report: CollectionReport) -> list[EvidenceItem]:
         items = await self._direct.collect(calls, home_region)
         report.via_boto3 += len(items)
         for item in items:
@@ -179,9 +173,7 @@ def _unavailable(call: ApiCall, reason: str) -> EvidenceItem:
     return EvidenceItem(call=call, error_code="SourceUnavailable", error_message=reason[:500])
 
 
-async def account_id_of(
-    orchestrator: MCPOrchestrator, direct: DirectApi, region: str, deadline: Deadline
-) -> str:
+async def account_id_of(orchestrator: MCPOrchestrator, direct: DirectApi, region: str, deadline: Deadline) -> str:
     """The account being assessed (`sts get-caller-identity`), through the server or boto3."""
     call = ApiCall.of("sts", "get-caller-identity")
     [batch] = aws_api_server.batch_calls([call], region)

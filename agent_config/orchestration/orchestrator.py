@@ -163,9 +163,7 @@ class ServerOrchestrator:
     async def _execute(self, call: ToolCall, deadline: Deadline) -> ToolResult:
         cfg = self._servers.get(call.server)
         if cfg is None:
-            return _failed(
-                call, CallOutcome.SKIPPED, ErrorKind.CONFIGURATION, "server is not configured", 0.0, 0
-            )
+            return _failed(call, CallOutcome.SKIPPED, ErrorKind.CONFIGURATION, "server is not configured", 0.0, 0)
         breaker = self.breakers[call.server]
         if not breaker.allow():
             refusal = breaker.refusal()
@@ -176,9 +174,7 @@ class ServerOrchestrator:
 
         async def attempt() -> RawToolResponse:
             async with self._limits[call.server]:
-                return await connection.call_tool(
-                    call.tool, call.arguments, deadline.timeout_for(cfg.timeouts.call_s)
-                )
+                return await connection.call_tool(call.tool, call.arguments, deadline.timeout_for(cfg.timeouts.call_s))
 
         def on_retry(event: RetryEvent) -> None:
             self.metrics.retry(call.server)

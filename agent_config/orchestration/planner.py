@@ -37,9 +37,7 @@ class AssessmentRequest(BaseModel):
         known = known_services()
         unknown = [s for s in services if s not in known]
         if unknown:
-            raise ValueError(
-                f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}"
-            )
+            raise ValueError(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
         return tuple(dict.fromkeys(services))
 
     @field_validator("finding_sources")

@@ -124,9 +124,7 @@ class _Schedule:
     disagree by a rounding error.
     """
 
-    def __init__(
-        self, config: RetryConfig, deadline: Deadline, rng: RandomSource, min_attempt_s: float
-    ) -> None:
+    def __init__(self, config: RetryConfig, deadline: Deadline, rng: RandomSource, min_attempt_s: float) -> None:
         self._config = config
         self._deadline = deadline
         self._rng = rng

@@ -113,9 +113,7 @@ def assessment_markdown(assessment: SecurityAssessment, top: int = 25) -> str:
         if finding.documentation:
             lines.append(f"   - docs: {finding.documentation[0].url}")
     if len(assessment.prioritized) > top:
-        lines.append(
-            f"\n{len(assessment.prioritized) - top} more failing findings: use --format json for all."
-        )
+        lines.append(f"\n{len(assessment.prioritized) - top} more failing findings: use --format json for all.")
     if summary and summary.not_assessed:
         lines += ["", "## Not assessed", ""] + [f"- {item}" for item in summary.not_assessed]
     return "\n".join(lines) + "\n"

@@ -23,9 +23,11 @@ from agent_config.checks.catalogue import FRAMEWORK_NAMES, Catalogue, load_frame
 from agent_config.interfaces import Finding, FindingStatus, FrameworkScore, Score
 
 DEFAULT_WEIGHT = 100
-PASS_RATIO_FORMULA = "passed controls / controls with data x 100 (a control fails if any resource fails)"
+PASS_RATIO_FORMULA = "passed controls / controls with data x 100 (a control fails if any resource fails)"  # noqa: S105
 WEIGHTED_FORMULA = "sum(weight of passed controls) / sum(weight of controls with data) x 100"
-FRAMEWORK_FORMULA = "passed requirements / requirements with data x 100; not-assessable requirements are excluded, never passed"
+FRAMEWORK_FORMULA = (
+    "passed requirements / requirements with data x 100; not-assessable requirements are excluded, never passed"
+)
 
 
 class ControlStatus(StrEnum):
@@ -89,9 +91,7 @@ def framework_scores(findings: Sequence[Finding]) -> list[FrameworkScore]:
                 failed=len(failed),
                 no_data=len(no_data),
                 not_assessable=len(not_assessable),
-                score=_score(
-                    f"{name}_requirements", len(passed), len(passed) + len(failed), FRAMEWORK_FORMULA, name
-                ),
+                score=_score(f"{name}_requirements", len(passed), len(passed) + len(failed), FRAMEWORK_FORMULA, name),
                 failed_requirements=failed,
                 not_assessable_requirements=not_assessable,
             )

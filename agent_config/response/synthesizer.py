@@ -44,6 +44,7 @@ from agent_config.interfaces import (
     SecurityAssessment,
     Severity,
 )
+from agent_config.response.neutralize import neutralize
 from agent_config.response.scoring import framework_scores, overall_scores
 
 SEVERITY_POINTS = {
@@ -250,8 +251,7 @@ def _merge(group: list[Finding]) -> Finding:
             "evidence": evidence,
             "documentation": documentation,
             "remediation": winner.remediation or next((f.remediation for f in group if f.remediation), None),
-            "resource_arn": winner.resource_arn
-            or next((f.resource_arn for f in group if f.resource_arn), None),
+            "resource_arn": winner.resource_arn or next((f.resource_arn for f in group if f.resource_arn), None),
         }
     )
 
@@ -278,12 +278,12 @@ def _resource(finding: Finding) -> tuple[str, str]:
 
 
 def _name(finding: Finding) -> str:
-    return finding.resource_id or finding.resource_arn or "the account"
+    return neutralize(finding.resource_id or finding.resource_arn or "the account")
 
 
 def _manual_text(finding: Finding) -> str:
     missing = finding.evidence.get("missing") or "data was missing"
-    return f"{finding.control_id}: {missing}"
+    return f"{finding.control_id}: {neutralize(str(missing))}"
 
 
 def _order(finding: Finding) -> tuple[int, str, str, str]:

@@ -7,6 +7,8 @@ Everything it starts is stopped on the way out, on success, error or Ctrl-C: the
 from __future__ import annotations
 
 import json
+import os
+import time
 from contextlib import ExitStack
 from importlib import resources
 from typing import Any, TextIO
@@ -19,7 +21,14 @@ from agent_config.sandbox.world import sandbox
 from agent_config.utils.console import progress
 from agent_config.utils.logging_utils import configure_logging
 
-DEMO_EVENTS = ("health.json", "security_services.json", "security_services_secondary.json")
+DEMO_EVENTS = (
+    "health.json",
+    "security_services.json",
+    "assessment.json",
+    "s3_analysis.json",
+    "well_architected.json",
+    "summary.json",
+)
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -32,9 +41,7 @@ def load_event(name: str) -> dict[str, Any]:
 def run_demo(out: TextIO) -> int:
     missing = missing_server_environments()
     if missing:
-        out.write(
-            "The MCP servers' environments are missing: " + ", ".join(missing) + "\nRun `make setup`.\n"
-        )
+        out.write("The MCP servers' environments are missing: " + ", ".join(missing) + "\nRun `make setup`.\n")
         return 1
     from agent_config.enhanced_security_agent import lambda_handler
 
@@ -52,6 +59,9 @@ def run_demo(out: TextIO) -> int:
         stack.callback(configure_logging, "WARNING")  # runs after the log file below is closed
         log_file = stack.enter_context((world.workdir / "agent.log").open("w", encoding="utf-8"))
         configure_logging("INFO", stream=log_file)
+        # The agent's own boto3 path (the direct-API fallback) reaches the local AWS too.
+        stack.callback(_restore_environment, dict(os.environ))
+        os.environ.update({k: v for k, v in world.aws.env().items() if k != "HOME"})
         runtime = AgentRuntime(world.config())
         previous = use_runtime(runtime)
         stack.callback(use_runtime, previous)
@@ -61,9 +71,15 @@ def run_demo(out: TextIO) -> int:
         for name in DEMO_EVENTS:
             event = load_event(name)
             out.write(f"\n> {event['inputText']}\n  ({event['httpMethod']} {event['apiPath']})\n")
+            started = time.perf_counter()
             response = lambda_handler(event, LocalLambdaContext())
-            out.write(render_response(response) + "\n")
+            out.write(render_response(response) + f"\n  ({time.perf_counter() - started:.1f} s)\n")
     return 0
+
+
+def _restore_environment(saved: dict[str, str]) -> None:
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def _close_runtime(runtime: AgentRuntime, out: TextIO) -> None:

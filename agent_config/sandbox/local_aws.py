@@ -115,9 +115,7 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout_s
 
 
 @contextmanager
-def local_aws(
-    region: str = "us-east-1", home: Path | None = None, start_timeout_s: float = 60.0
-) -> Iterator[LocalAws]:
+def local_aws(region: str = "us-east-1", home: Path | None = None, start_timeout_s: float = 60.0) -> Iterator[LocalAws]:
     """Run a moto server on a free loopback port, in its own process, for the duration of the block.
 
     A separate process keeps moto's request handling off this process's GIL and its console noise

@@ -1,8 +1,8 @@
 """The sandbox's configuration layer: the real MCP servers, from their own environments, against the
 local AWS.
 
-The remote AWS Knowledge server cannot be reached from these machines, so the sandbox turns it off
-and the offline Knowledge server (in-process) answers for the knowledge role.
+The remote AWS Knowledge server cannot be reached from these machines, so in the sandbox the
+`knowledge` server is the offline one, in-process.
 """
 
 from __future__ import annotations
@@ -41,7 +41,14 @@ def sandbox_config_layer(aws: LocalAws, regions: list[str], workdir: Path) -> di
                     "FASTMCP_LOG_LEVEL": "ERROR",
                 },
             },
-            "knowledge": {"enabled": False},
+            # The remote Knowledge server is unreachable here: the offline one takes its place.
+            "knowledge": {
+                "transport": "in_process",
+                "in_process_target": "agent_config.knowledge.server:build_server",
+                "url": None,
+                "fallback": None,
+            },
+            "knowledge_offline": {"enabled": False},
         },
     }
 

@@ -47,17 +47,11 @@ def sandbox(
     workdir = workdir or Path(tempfile.mkdtemp(prefix="security-agent-sandbox-"))
     try:
         with local_aws(region=regions[0], home=workdir / "aws") as aws:
-            manifest = (
-                seed_sample_account(aws, tuple(regions), manifest_path=workdir / MANIFEST_NAME)
-                if seed
-                else None
-            )
+            manifest = seed_sample_account(aws, tuple(regions), manifest_path=workdir / MANIFEST_NAME) if seed else None
             config_file = workdir / "agent-config.json"
             layer = sandbox_config_layer(aws, list(regions), workdir)
             config_file.write_text(json.dumps(layer, indent=2), encoding="utf-8")
-            yield Sandbox(
-                aws=aws, workdir=workdir, config_file=config_file, regions=tuple(regions), manifest=manifest
-            )
+            yield Sandbox(aws=aws, workdir=workdir, config_file=config_file, regions=tuple(regions), manifest=manifest)
     finally:
         if owned:
             shutil.rmtree(workdir, ignore_errors=True)

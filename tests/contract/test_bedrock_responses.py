@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agent_config.bedrock import BedrockAgentResponse, build_event
+from agent_config.bedrock import BedrockAgentResponse, BedrockFunctionResponse, build_event
 from agent_config.cli import LocalLambdaContext
 from agent_config.enhanced_security_agent import lambda_handler
 from agent_config.interfaces import CallOutcome, ToolCall, ToolResult
@@ -72,9 +72,7 @@ def test_a_failed_dependency_answers_424_naming_the_server_and_the_reason(script
     status, body, _ = _invoke(build_event("/security/services", {"region": "us-east-1"}))
 
     assert status == 424
-    assert body["degraded"] == [
-        {"server": "security", "reason": "no answer within 25.0 s", "error_kind": "timeout"}
-    ]
+    assert body["degraded"] == [{"server": "security", "reason": "no answer within 25.0 s", "error_kind": "timeout"}]
     assert "did not answer in time" in body["guidance"]
 
 
@@ -107,22 +105,42 @@ def test_health_lists_each_server(scripted_runtime: Any) -> None:
     assert body["summary"].startswith("1 of 1 configured MCP servers are reachable")
 
 
-def test_function_details_events_get_a_well_formed_function_response() -> None:
-    event = {
+def _function_event(function: str, **parameters: str) -> dict[str, Any]:
+    return {
         "messageVersion": "1.0",
         "actionGroup": "SecurityAssessment",
-        "function": "getHealth",
-        "parameters": [],
+        "function": function,
+        "parameters": [{"name": k, "type": "string", "value": v} for k, v in parameters.items()],
+        "sessionId": "s-1",
         "sessionAttributes": {"a": "b"},
         "promptSessionAttributes": {},
     }
 
-    response = lambda_handler(event, LocalLambdaContext(30))
 
-    assert response["response"]["function"] == "getHealth"
-    assert response["response"]["functionResponse"]["responseState"] == "FAILURE"
-    assert "OpenAPI" in response["response"]["functionResponse"]["responseBody"]["TEXT"]["body"]
+def test_function_details_events_are_answered_by_the_same_operations(scripted_runtime: Any) -> None:
+    _, orchestrator = scripted_runtime
+    orchestrator.answers["CheckSecurityServices"] = GOLDEN_SERVICES
+
+    response = lambda_handler(_function_event("getSecurityServices", region="us-east-1"), LocalLambdaContext(30))
+
+    BedrockFunctionResponse.model_validate(response)
+    function_response = response["response"]["functionResponse"]
+    assert response["response"]["function"] == "getSecurityServices"
+    assert "responseState" not in function_response
+    body = json.loads(function_response["responseBody"]["TEXT"]["body"])
+    assert "Not enabled: Amazon GuardDuty" in body["summary"]
     assert response["sessionAttributes"] == {"a": "b"}
+
+
+def test_bad_function_input_asks_the_model_to_try_again(scripted_runtime: Any) -> None:
+    bad_region = lambda_handler(_function_event("getSecurityServices", region="moon-1"), LocalLambdaContext(30))
+    unknown = lambda_handler(_function_event("launchRockets"), LocalLambdaContext(30))
+
+    for response in (bad_region, unknown):
+        BedrockFunctionResponse.model_validate(response)
+        assert response["response"]["functionResponse"]["responseState"] == "REPROMPT"
+    assert "region" in bad_region["response"]["functionResponse"]["responseBody"]["TEXT"]["body"]
+    assert "getHealth" in unknown["response"]["functionResponse"]["responseBody"]["TEXT"]["body"]
 
 
 @pytest.mark.parametrize("bad_config", ['{"servers": {"security": {"transport": "pigeon"}}}'])

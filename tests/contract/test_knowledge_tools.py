@@ -138,9 +138,7 @@ def test_every_tool_is_annotated_read_only_and_closed_world(tools: dict[str, Too
 
 
 def test_search_answers_ranked_items_with_exactly_the_remote_fields() -> None:
-    result, payload = call(
-        "aws___search_documentation", {"search_phrase": "S3 block public access", "limit": 5}
-    )
+    result, payload = call("aws___search_documentation", {"search_phrase": "S3 block public access", "limit": 5})
     items = result_of(payload)
 
     assert result.is_error is False
@@ -228,9 +226,7 @@ def test_read_with_a_single_url_answers_the_markdown_string() -> None:
 
 
 def test_read_of_an_unknown_single_url_answers_an_error_message_not_an_exception() -> None:
-    result, payload = call(
-        "aws___read_documentation", {"url": "https://docs.aws.amazon.com/nothing/here.html"}
-    )
+    result, payload = call("aws___read_documentation", {"url": "https://docs.aws.amazon.com/nothing/here.html"})
 
     assert result.is_error is False
     assert payload["errorMessage"].startswith("not_found:")
@@ -265,9 +261,7 @@ def test_availability_for_one_region_maps_each_name_to_a_status() -> None:
     }
     _, payload = call("aws___get_regional_availability", arguments)
 
-    assert result_of(payload) == {
-        "products": {"AWS Lambda": "isAvailableIn", "Amazon GuardDuty": "isAvailableIn"}
-    }
+    assert result_of(payload) == {"products": {"AWS Lambda": "isAvailableIn", "Amazon GuardDuty": "isAvailableIn"}}
     assert "Offline approximation" in payload["notice"]
 
 
@@ -292,9 +286,7 @@ def test_availability_of_cloudformation_types_uses_the_cfn_resources_key() -> No
     }
     _, payload = call("aws___get_regional_availability", arguments)
 
-    assert result_of(payload) == {
-        "cfn_resources": {"AWS::KMS::Key": "isAvailableIn", "AWS::Nope::Thing": "Not Found"}
-    }
+    assert result_of(payload) == {"cfn_resources": {"AWS::KMS::Key": "isAvailableIn", "AWS::Nope::Thing": "Not Found"}}
 
 
 def test_availability_still_accepts_the_older_single_region_argument() -> None:
@@ -313,9 +305,7 @@ def test_availability_still_accepts_the_older_single_region_argument() -> None:
         ({"resource_type": "product", "regions": ["us-east-1"], "next_token": "abc"}, "next_token"),
     ],
 )
-def test_availability_refuses_bad_requests_with_an_error_message(
-    arguments: dict[str, Any], message: str
-) -> None:
+def test_availability_refuses_bad_requests_with_an_error_message(arguments: dict[str, Any], message: str) -> None:
     result, payload = call("aws___get_regional_availability", arguments)
 
     assert result.is_error is False
@@ -342,9 +332,7 @@ def test_python_dash_m_serves_the_same_tools_over_stdio() -> None:
         with anyio.fail_after(SUBPROCESS_TIMEOUT_SECONDS):
             async with Client(server) as client:
                 names = [tool.name for tool in (await client.list_tools()).tools]
-                found = await client.call_tool(
-                    "aws___search_documentation", {"search_phrase": "IMDSv2", "limit": 1}
-                )
+                found = await client.call_tool("aws___search_documentation", {"search_phrase": "IMDSv2", "limit": 1})
                 return names, found
 
     names, found = anyio.run(run)

@@ -56,9 +56,7 @@ def _config(**servers: dict[str, Any]) -> AgentConfig:
 @pytest.fixture
 async def faulty() -> AsyncIterator[tuple[ServerOrchestrator, FakeClock]]:
     clock = FakeClock()
-    config = _config(
-        faulty=_server(sys.executable, [str(PEER)], max_payload_bytes=1_000_000, max_concurrency=16)
-    )
+    config = _config(faulty=_server(sys.executable, [str(PEER)], max_payload_bytes=1_000_000, max_concurrency=16))
     orchestrator = ServerOrchestrator(config, clock=clock)
     try:
         yield orchestrator, clock
@@ -70,9 +68,7 @@ def _call(tool: str, **arguments: Any) -> ToolCall:
     return ToolCall(server="faulty", tool=tool, arguments=arguments)
 
 
-async def _run(
-    orchestrator: ServerOrchestrator, calls: list[ToolCall], budget_s: float
-) -> tuple[list[Any], float]:
+async def _run(orchestrator: ServerOrchestrator, calls: list[ToolCall], budget_s: float) -> tuple[list[Any], float]:
     started = time.perf_counter()
     with anyio.fail_after(budget_s + 5):
         results = await orchestrator.execute_parallel_calls(calls, Deadline.after(budget_s))

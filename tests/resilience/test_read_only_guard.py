@@ -72,13 +72,13 @@ def test_hostile_resource_names_are_refused(value: str) -> None:
         check_call(ApiCall.of("s3api", "get-bucket-policy", bucket=value))
 
 
-@pytest.mark.parametrize(("service", "operation"), HOSTILE_OPERATIONS, ids=lambda v: str(v))
+@pytest.mark.parametrize(("service", "operation"), HOSTILE_OPERATIONS, ids=str)
 def test_mutating_or_unlisted_operations_are_refused(service: str, operation: str) -> None:
     with pytest.raises(InvalidInput, match="refused"):
         check_call(ApiCall.of(service, operation))
 
 
-@pytest.mark.parametrize(("name", "value"), HOSTILE_PARAMETERS, ids=lambda v: str(v))
+@pytest.mark.parametrize(("name", "value"), HOSTILE_PARAMETERS, ids=str)
 def test_options_that_change_where_or_how_a_command_runs_are_refused(name: str, value: str) -> None:
     with pytest.raises(InvalidInput, match="not allowed"):
         check_call(ApiCall(service="s3api", operation="list-buckets", parameters=((name, value),)))
@@ -98,8 +98,7 @@ def test_a_valid_read_becomes_one_plain_cli_command() -> None:
     call = ApiCall.of("s3api", "get-bucket-policy", bucket="acme-prod-invoices")
 
     assert (
-        cli_command(call, "us-east-1")
-        == "aws s3api get-bucket-policy --bucket acme-prod-invoices --region us-east-1"
+        cli_command(call, "us-east-1") == "aws s3api get-bucket-policy --bucket acme-prod-invoices --region us-east-1"
     )
 
 

@@ -125,11 +125,7 @@ def test_bearer_auth_without_a_secret_is_refused() -> None:
 
 def test_bearer_auth_names_a_secret_and_never_holds_the_token() -> None:
     config = load_config(
-        environ={
-            "SECURITY_AGENT__SERVERS__KNOWLEDGE__AUTH": json.dumps(
-                {"kind": "bearer", "secret_id": "mcp/token"}
-            )
-        }
+        environ={"SECURITY_AGENT__SERVERS__KNOWLEDGE__AUTH": json.dumps({"kind": "bearer", "secret_id": "mcp/token"})}
     )
 
     auth = config.servers["knowledge"].auth

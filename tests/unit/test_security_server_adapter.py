@@ -23,24 +23,17 @@ def _golden(name: str) -> Any:
 
 
 def test_service_statuses_are_read_from_the_real_answer() -> None:
-    statuses = {
-        s.service: s for s in parse_service_statuses(_golden("check_security_services_moto.json"), "x")
-    }
+    statuses = {s.service: s for s in parse_service_statuses(_golden("check_security_services_moto.json"), "x")}
 
     assert statuses["guardduty"].enabled is False
     assert statuses["securityhub"].enabled is False
     assert statuses["macie"].enabled is True
     assert statuses["guardduty"].region == "us-east-1"
-    assert (
-        statuses["guardduty"].setup_url
-        == "https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_settingup.html"
-    )
+    assert statuses["guardduty"].setup_url == "https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_settingup.html"
 
 
 def test_an_error_inside_a_successful_answer_means_unknown_not_disabled() -> None:
-    statuses = {
-        s.service: s for s in parse_service_statuses(_golden("check_security_services_moto.json"), "x")
-    }
+    statuses = {s.service: s for s in parse_service_statuses(_golden("check_security_services_moto.json"), "x")}
 
     analyzer = statuses["accessanalyzer"]
     assert analyzer.enabled is None

@@ -110,9 +110,7 @@ def _derived_action(call: ApiCall) -> str:
 def missing_reason(item: EvidenceItem) -> str:
     """`item.missing_reason()`, with the IAM action corrected where the mechanical name is wrong."""
     reason = (
-        item.missing_reason()
-        if item.error_code != NOT_COLLECTED
-        else f"{_derived_action(item.call)} was not collected"
+        item.missing_reason() if item.error_code != NOT_COLLECTED else f"{_derived_action(item.call)} was not collected"
     )
     correct = IAM_ACTION_NAMES.get((item.call.service, item.call.operation))
     if correct is None:
@@ -202,9 +200,7 @@ def capped(resources: Sequence[T], max_resources: int) -> list[T]:
     return list(resources[: max(max_resources, 0)])
 
 
-def cap_notice(
-    service: str, region: str, resource_type: str, listed: int, max_resources: int
-) -> list[CapReached]:
+def cap_notice(service: str, region: str, resource_type: str, listed: int, max_resources: int) -> list[CapReached]:
     if listed <= max_resources:
         return []
     return [
@@ -271,9 +267,7 @@ class Subject:
     def failed(self, control_id: str, reason: str, **evidence: Any) -> CheckResult:
         return self.result(control_id, FindingStatus.FAIL, reason, evidence)
 
-    def verdict(
-        self, control_id: str, ok: bool, pass_reason: str, fail_reason: str, **evidence: Any
-    ) -> CheckResult:
+    def verdict(self, control_id: str, ok: bool, pass_reason: str, fail_reason: str, **evidence: Any) -> CheckResult:
         """PASS or FAIL from a boolean that was read, never from a missing one."""
         if ok:
             return self.passed(control_id, pass_reason, **evidence)

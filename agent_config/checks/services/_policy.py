@@ -138,9 +138,7 @@ def service_principals(principal: Any) -> list[str]:
     return []
 
 
-def restricting_keys(
-    condition: dict[str, Any], keys: Iterable[str] = RESTRICTING_CONDITION_KEYS
-) -> list[str]:
+def restricting_keys(condition: dict[str, Any], keys: Iterable[str] = RESTRICTING_CONDITION_KEYS) -> list[str]:
     """The condition keys (of `keys`) that pin the caller to concrete values."""
     wanted = {key.lower() for key in keys}
     found: list[str] = []
@@ -158,11 +156,7 @@ def restricting_keys(
 
 def is_public_statement(statement: Statement) -> bool:
     """Allows everyone, with no condition that restricts the caller."""
-    return (
-        statement.allows
-        and principal_is_everyone(statement.principal)
-        and not restricting_keys(statement.condition)
-    )
+    return statement.allows and principal_is_everyone(statement.principal) and not restricting_keys(statement.condition)
 
 
 def bool_condition(condition: dict[str, Any], key: str) -> list[str]:

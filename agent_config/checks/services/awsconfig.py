@@ -36,9 +36,7 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
     return needed(Index(evidence), [status_call(region)])
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     return []
 
 

@@ -108,9 +108,7 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
     return needed(index, calls)
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     _, functions = _functions(Index(evidence), region)
     return cap_notice(SERVICE, region, FUNCTION, len(functions), max_resources)
 
@@ -143,9 +141,7 @@ def evaluate(
     results = []
     for function in capped(functions, max_resources):
         name = function["FunctionName"]
-        function_arn = function.get("FunctionArn") or arn(
-            "lambda", region, evidence.account_id, f"function:{name}"
-        )
+        function_arn = function.get("FunctionArn") or arn("lambda", region, evidence.account_id, f"function:{name}")
         subject = Subject(FUNCTION, name, str(function_arn), region)
         runtime = function.get("Runtime")
         if isinstance(runtime, str) and runtime:
@@ -168,9 +164,7 @@ def evaluate(
             )
         )
     if not any(r.control_id == "Lambda.2" for r in results):
-        results.append(
-            not_applicable("Lambda.2", evidence.account_id, region, "functions on a managed runtime")
-        )
+        results.append(not_applicable("Lambda.2", evidence.account_id, region, "functions on a managed runtime"))
     return results
 
 
@@ -183,6 +177,4 @@ def _lambda_2(subject: Subject, runtime: str, today: date) -> CheckResult:
             Runtime=runtime,
             deprecated_on=deprecated.isoformat(),
         )
-    return subject.passed(
-        "Lambda.2", f"The function runs on {runtime}, a supported runtime.", Runtime=runtime
-    )
+    return subject.passed("Lambda.2", f"The function runs on {runtime}, a supported runtime.", Runtime=runtime)

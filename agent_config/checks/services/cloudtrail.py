@@ -76,9 +76,7 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
     return needed(index, calls)
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     _, trails = _trails(Index(evidence), region)
     return cap_notice(SERVICE, region, TRAIL, len(trails), max_resources)
 
@@ -142,9 +140,7 @@ def management_coverage(trail: dict[str, Any], selectors: dict[str, Any]) -> set
         if strings_of(selector, "ExcludeManagementEventSources"):
             continue
         kind = selector.get("ReadWriteType", "All")
-        covered |= {"All": {"read", "write"}, "ReadOnly": {"read"}, "WriteOnly": {"write"}}.get(
-            str(kind), set()
-        )
+        covered |= {"All": {"read", "write"}, "ReadOnly": {"read"}, "WriteOnly": {"write"}}.get(str(kind), set())
     for selector in advanced:
         fields = {str(f.get("Field")): f for f in items_of(selector, "FieldSelectors")}
         category = fields.get("eventCategory")

@@ -47,14 +47,10 @@ def _tables(index: Index, region: str) -> tuple[Read, list[str]]:
 def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
     index = Index(evidence)
     _, tables = _tables(index, region)
-    return needed(
-        index, [list_call(region), *(backups_call(region, t) for t in capped(tables, max_resources))]
-    )
+    return needed(index, [list_call(region), *(backups_call(region, t) for t in capped(tables, max_resources))])
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     _, tables = _tables(Index(evidence), region)
     return cap_notice(SERVICE, region, TABLE, len(tables), max_resources)
 
@@ -73,9 +69,7 @@ def evaluate(
         return gate
     results = []
     for table in capped(tables, max_resources):
-        subject = Subject(
-            TABLE, table, arn("dynamodb", region, evidence.account_id, f"table/{table}"), region
-        )
+        subject = Subject(TABLE, table, arn("dynamodb", region, evidence.account_id, f"table/{table}"), region)
         backups = read(index, backups_call(region, table))
         if backups.doc is None:
             results.append(subject.manual("DynamoDB.2", backups.missing or "", "the table's backups"))

@@ -130,9 +130,7 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
     return needed(index, calls)
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     _, snapshots = _own_snapshots(Index(evidence), region)
     return cap_notice(SERVICE, region, SNAPSHOT, len(snapshots), max_resources)
 
@@ -186,9 +184,7 @@ def _snapshot_results(index: Index, region: str, max_resources: int) -> list[Che
             subject.verdict(
                 "EC2.1",
                 not public,
-                "Only named accounts may restore the snapshot."
-                if accounts
-                else "The snapshot is not shared.",
+                "Only named accounts may restore the snapshot." if accounts else "The snapshot is not shared.",
                 "Anyone may create a volume from the snapshot (createVolumePermission group 'all').",
                 public=bool(public),
                 shared_with_accounts=accounts[:10],
@@ -233,9 +229,7 @@ def open_rules(permissions: list[dict[str, Any]]) -> list[OpenRule]:
     """The ingress permissions whose source is the whole IPv4 or IPv6 internet."""
     rules: list[OpenRule] = []
     for permission in permissions:
-        protocol = _PROTOCOLS.get(
-            str(permission.get("IpProtocol", "")).lower(), str(permission.get("IpProtocol"))
-        )
+        protocol = _PROTOCOLS.get(str(permission.get("IpProtocol", "")).lower(), str(permission.get("IpProtocol")))
         low, high = _port(permission.get("FromPort"), 0), _port(permission.get("ToPort"), 65535)
         sources = [r.get("CidrIp") for r in items_of(permission, "IpRanges")]
         sources += [r.get("CidrIpv6") for r in items_of(permission, "Ipv6Ranges")]
@@ -265,9 +259,7 @@ def _security_group_results(index: Index, region: str, listing: Read) -> list[Ch
     results: list[CheckResult] = []
     for group in groups:
         group_id = group["GroupId"]
-        group_arn = group.get("SecurityGroupArn") or arn(
-            "ec2", region, index.account_id, f"security-group/{group_id}"
-        )
+        group_arn = group.get("SecurityGroupArn") or arn("ec2", region, index.account_id, f"security-group/{group_id}")
         subject = Subject(SECURITY_GROUP, group_id, str(group_arn), region)
         rules = open_rules(items_of(group, "IpPermissions"))
         name = group.get("GroupName")
@@ -341,9 +333,7 @@ def _volume_results(index: Index, region: str, listing: Read) -> list[CheckResul
     results = []
     for volume in attached:
         volume_id = volume["VolumeId"]
-        subject = Subject(
-            VOLUME, volume_id, arn("ec2", region, index.account_id, f"volume/{volume_id}"), region
-        )
+        subject = Subject(VOLUME, volume_id, arn("ec2", region, index.account_id, f"volume/{volume_id}"), region)
         instances = [str(a.get("InstanceId")) for a in items_of(volume, "Attachments")]
         results.append(
             subject.verdict(
@@ -425,9 +415,7 @@ def _instance_results(index: Index, region: str, listing: Read) -> list[CheckRes
         for i in items_of(reservation, "Instances")
         if isinstance(i.get("InstanceId"), str) and obj(i.get("State")).get("Name") not in GONE_STATES
     ]
-    gate = listing_gate(
-        ("EC2.8", "EC2.9"), index.account_id, region, listing, len(instances), "EC2 instances"
-    )
+    gate = listing_gate(("EC2.8", "EC2.9"), index.account_id, region, listing, len(instances), "EC2 instances")
     if gate is not None:
         return gate
     results = []
@@ -482,16 +470,12 @@ def _entry_covers(entry: dict[str, Any], port: int) -> bool:
 
 def nacl_exposure(entries: list[dict[str, Any]]) -> list[str]:
     """'22 from 0.0.0.0/0'-style labels for SSH/RDP that the first matching open-source entry allows."""
-    inbound = sorted(
-        (e for e in entries if e.get("Egress") is False), key=lambda e: _port(e.get("RuleNumber"), 32767)
-    )
+    inbound = sorted((e for e in entries if e.get("Egress") is False), key=lambda e: _port(e.get("RuleNumber"), 32767))
     exposed: list[str] = []
     for source in (OPEN_IPV4, OPEN_IPV6):
         for port in (SSH_PORT, RDP_PORT):
             for entry in inbound:
-                if source not in (entry.get("CidrBlock"), entry.get("Ipv6CidrBlock")) or not _entry_covers(
-                    entry, port
-                ):
+                if source not in (entry.get("CidrBlock"), entry.get("Ipv6CidrBlock")) or not _entry_covers(entry, port):
                     continue
                 if entry.get("RuleAction") == "allow":
                     exposed.append(f"{port} from {source} (rule {entry.get('RuleNumber')})")
@@ -507,9 +491,7 @@ def _nacl_results(index: Index, region: str, listing: Read) -> list[CheckResult]
     results = []
     for acl in acls:
         acl_id = acl["NetworkAclId"]
-        subject = Subject(
-            NETWORK_ACL, acl_id, arn("ec2", region, index.account_id, f"network-acl/{acl_id}"), region
-        )
+        subject = Subject(NETWORK_ACL, acl_id, arn("ec2", region, index.account_id, f"network-acl/{acl_id}"), region)
         exposed = nacl_exposure(items_of(acl, "Entries"))
         results.append(
             subject.verdict(

@@ -50,9 +50,7 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
     return needed(Index(evidence), [list_call(region), registry_call(region)])
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     return []  # no per-repository call
 
 
@@ -85,12 +83,8 @@ def evaluate(
 ) -> list[CheckResult]:
     index = Index(evidence)
     listing = read(index, list_call(region))
-    repositories = [
-        r for r in items_of(listing.doc, "repositories") if isinstance(r.get("repositoryName"), str)
-    ]
-    gate = listing_gate(
-        CONTROL_IDS, evidence.account_id, region, listing, len(repositories), "ECR repositories"
-    )
+    repositories = [r for r in items_of(listing.doc, "repositories") if isinstance(r.get("repositoryName"), str)]
+    gate = listing_gate(CONTROL_IDS, evidence.account_id, region, listing, len(repositories), "ECR repositories")
     if gate is not None:
         return gate
     registry: Read = read(index, registry_call(region))

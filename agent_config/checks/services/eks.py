@@ -48,14 +48,10 @@ def _clusters(index: Index, region: str) -> tuple[Read, list[str]]:
 def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
     index = Index(evidence)
     _, clusters = _clusters(index, region)
-    return needed(
-        index, [list_call(region), *(describe_call(region, c) for c in capped(clusters, max_resources))]
-    )
+    return needed(index, [list_call(region), *(describe_call(region, c) for c in capped(clusters, max_resources))])
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     _, clusters = _clusters(Index(evidence), region)
     return cap_notice(SERVICE, region, CLUSTER, len(clusters), max_resources)
 
@@ -81,9 +77,7 @@ def evaluate(
         config = obj(cluster.get("resourcesVpcConfig"))
         public = config.get("endpointPublicAccess")
         if described.doc is None or public is None:
-            results.append(
-                subject.manual("EKS.1", described.missing or "endpointPublicAccess missing", "the endpoint")
-            )
+            results.append(subject.manual("EKS.1", described.missing or "endpointPublicAccess missing", "the endpoint"))
             continue
         results.append(
             subject.verdict(

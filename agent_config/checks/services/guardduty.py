@@ -47,14 +47,10 @@ def _detectors(index: Index, region: str) -> tuple[Read, list[str]]:
 def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
     index = Index(evidence)
     _, detectors = _detectors(index, region)
-    return needed(
-        index, [list_call(region), *(detector_call(region, d) for d in capped(detectors, max_resources))]
-    )
+    return needed(index, [list_call(region), *(detector_call(region, d) for d in capped(detectors, max_resources))])
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     _, detectors = _detectors(Index(evidence), region)
     return cap_notice(SERVICE, region, DETECTOR, len(detectors), max_resources)
 
@@ -95,6 +91,4 @@ def evaluate(
         ]
     if missing:
         return [subject.manual("GuardDuty.1", missing, "the detector's status")]
-    return [
-        subject.failed("GuardDuty.1", f"The GuardDuty detector in {region} is suspended.", detectors=statuses)
-    ]
+    return [subject.failed("GuardDuty.1", f"The GuardDuty detector in {region} is suspended.", detectors=statuses)]

@@ -176,15 +176,11 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
             if isinstance(key.get("AccessKeyId"), str):
                 calls.append(key_last_used_call(key["AccessKeyId"]))
     _, policies = _policies(index)
-    calls.extend(
-        policy_version_call(p["Arn"], p["DefaultVersionId"]) for p in capped(policies, max_resources)
-    )
+    calls.extend(policy_version_call(p["Arn"], p["DefaultVersionId"]) for p in capped(policies, max_resources))
     return needed(index, calls)
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     index = Index(evidence)
     _, users = _users(index)
     _, policies = _policies(index)
@@ -222,10 +218,7 @@ def _root_results(index: Index, account: str) -> list[CheckResult]:
     subject = account_subject(account, GLOBAL_REGION)
     summary = read(index, summary_call())
     if summary.doc is None:
-        return [
-            subject.manual(c, summary.missing or "", "the account summary")
-            for c in ("IAM.4", "IAM.6", "IAM.9")
-        ]
+        return [subject.manual(c, summary.missing or "", "the account summary") for c in ("IAM.4", "IAM.6", "IAM.9")]
     values = obj(summary.doc.get("SummaryMap"))
     keys_present = values.get("AccountAccessKeysPresent")
     mfa_enabled = values.get("AccountMFAEnabled")
@@ -260,9 +253,7 @@ def _root_results(index: Index, account: str) -> list[CheckResult]:
 
 def _iam_6(index: Index, subject: Subject, mfa_enabled: Any) -> CheckResult:
     if mfa_enabled != 1:
-        return subject.failed(
-            "IAM.6", "The root user has no MFA device, hardware or virtual.", AccountMFAEnabled=0
-        )
+        return subject.failed("IAM.6", "The root user has no MFA device, hardware or virtual.", AccountMFAEnabled=0)
     devices = read(index, virtual_mfa_call())
     if devices.doc is None:
         return subject.manual("IAM.6", devices.missing or "", "whether the root MFA device is hardware")
@@ -342,9 +333,7 @@ def _user_results(index: Index, account: str, now: datetime, max_resources: int)
 
 def _one_user(index: Index, user: dict[str, Any], now: datetime) -> list[CheckResult]:
     name = user["UserName"]
-    subject = Subject(
-        USER, name, user.get("Arn") if isinstance(user.get("Arn"), str) else None, GLOBAL_REGION
-    )
+    subject = Subject(USER, name, user.get("Arn") if isinstance(user.get("Arn"), str) else None, GLOBAL_REGION)
     calls = user_calls(name)
     login = read(index, calls["get-login-profile"], absent_codes={NO_SUCH_ENTITY})
     keys = read(index, calls["list-access-keys"])
@@ -375,9 +364,7 @@ def _iam_2(index: Index, subject: Subject, calls: dict[str, ApiCall]) -> CheckRe
             kinds.append(f"managed {', '.join(attached_names[:3])}")
         if inline_names:
             kinds.append(f"inline {', '.join(inline_names[:3])}")
-        return subject.failed(
-            "IAM.2", f"Policies are attached directly to the user ({'; '.join(kinds)}).", **evidence
-        )
+        return subject.failed("IAM.2", f"Policies are attached directly to the user ({'; '.join(kinds)}).", **evidence)
     missing = [r.missing for r in (attached, inline) if r.missing is not None]
     if missing:
         return subject.manual("IAM.2", missing, "the user's policies")
@@ -427,9 +414,7 @@ def _iam_8(
     missing: list[str] = []
     if login.ok and login.doc is not None:
         profile = obj(login.doc.get("LoginProfile"))
-        last_use["password"] = parse_time(user.get("PasswordLastUsed")) or parse_time(
-            profile.get("CreateDate")
-        )
+        last_use["password"] = parse_time(user.get("PasswordLastUsed")) or parse_time(profile.get("CreateDate"))
     elif login.missing is not None:
         missing.append(login.missing)
     if keys.missing is not None:
@@ -468,9 +453,7 @@ def _iam_8(
 
 def _policy_results(index: Index, account: str, region: str, max_resources: int) -> list[CheckResult]:
     listing, policies = _policies(index)
-    gate = listing_gate(
-        POLICY_CONTROLS, account, GLOBAL_REGION, listing, len(policies), "customer managed policies"
-    )
+    gate = listing_gate(POLICY_CONTROLS, account, GLOBAL_REGION, listing, len(policies), "customer managed policies")
     if gate is not None:
         return gate
     results: list[CheckResult] = []
@@ -479,9 +462,7 @@ def _policy_results(index: Index, account: str, region: str, max_resources: int)
         subject = Subject(POLICY, name, policy["Arn"], GLOBAL_REGION)
         version = read(index, policy_version_call(policy["Arn"], policy["DefaultVersionId"]))
         if version.doc is None:
-            results.extend(
-                subject.manual(c, version.missing or "", "the policy document") for c in POLICY_CONTROLS
-            )
+            results.extend(subject.manual(c, version.missing or "", "the policy document") for c in POLICY_CONTROLS)
             continue
         found = statements(obj(version.doc.get("PolicyVersion")).get("Document"))
         evidence = {

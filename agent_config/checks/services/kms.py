@@ -59,9 +59,7 @@ def rotation_call(region: str, key_id: str) -> ApiCall:
 
 def _keys(index: Index, region: str) -> tuple[Read, list[str]]:
     listing = read(index, list_call(region))
-    return listing, [
-        str(k["KeyId"]) for k in items_of(listing.doc, "Keys") if isinstance(k.get("KeyId"), str)
-    ]
+    return listing, [str(k["KeyId"]) for k in items_of(listing.doc, "Keys") if isinstance(k.get("KeyId"), str)]
 
 
 def _metadata(index: Index, region: str, key_id: str) -> Read:
@@ -90,9 +88,7 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
     return needed(index, calls)
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     _, keys = _keys(Index(evidence), region)
     return cap_notice(SERVICE, region, KEY, len(keys), max_resources)
 

@@ -108,9 +108,7 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
     return needed(index, calls)
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     index = Index(evidence)
     notices: list[CapReached] = []
     for kind in KINDS:
@@ -134,12 +132,8 @@ def evaluate(
 
 def _instance_results(index: Index, region: str) -> list[CheckResult]:
     listing = read(index, instances_call(region))
-    instances = [
-        i for i in items_of(listing.doc, "DBInstances") if isinstance(i.get("DBInstanceIdentifier"), str)
-    ]
-    gate = listing_gate(
-        ("RDS.2", "RDS.3"), index.account_id, region, listing, len(instances), "RDS DB instances"
-    )
+    instances = [i for i in items_of(listing.doc, "DBInstances") if isinstance(i.get("DBInstanceIdentifier"), str)]
+    gate = listing_gate(("RDS.2", "RDS.3"), index.account_id, region, listing, len(instances), "RDS DB instances")
     if gate is not None:
         return gate
     results = []
@@ -194,9 +188,7 @@ def _snapshot_results(index: Index, region: str, max_resources: int) -> list[Che
 
 def _rds_1(index: Index, region: str, kind: SnapshotKind, snapshot: dict[str, Any]) -> CheckResult:
     identifier = snapshot[kind.id_key]
-    snapshot_arn = snapshot.get(kind.arn_key) or arn(
-        "rds", region, index.account_id, f"{kind.arn_kind}:{identifier}"
-    )
+    snapshot_arn = snapshot.get(kind.arn_key) or arn("rds", region, index.account_id, f"{kind.arn_kind}:{identifier}")
     subject = Subject(kind.resource_type, identifier, str(snapshot_arn), region)
     attributes = read(index, attributes_call(region, kind, identifier))
     if attributes.doc is None:

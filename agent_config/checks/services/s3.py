@@ -120,9 +120,7 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
     return needed(index, calls)
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     _, buckets = _buckets(Index(evidence))
     return cap_notice(SERVICE, GLOBAL_REGION, BUCKET, len(buckets), max_resources)
 
@@ -171,9 +169,7 @@ def _s3_1(account: str, bpa: Read) -> CheckResult:
         return subject.manual("S3.1", bpa.missing or "", "account-level Block Public Access")
     off = [flag for flag, on in flags.items() if not on]
     if bpa.absent:
-        return subject.failed(
-            "S3.1", "No account-level S3 Block Public Access configuration is set.", **flags
-        )
+        return subject.failed("S3.1", "No account-level S3 Block Public Access configuration is set.", **flags)
     return subject.verdict(
         "S3.1",
         not off,
@@ -257,11 +253,7 @@ def _public(control: str, mode: str, subject: Subject, exposure: Exposure) -> Ch
     acl, policy = exposure.acl, exposure.policy
     grants = _public_grants(acl, ACL_READ if mode == "read" else ACL_WRITE)
     actions = READ_ACTIONS if mode == "read" else WRITE_ACTIONS
-    sids = [
-        s.label
-        for s in exposure.statements
-        if is_public_statement(s) and any(s.covers_action(a) for a in actions)
-    ]
+    sids = [s.label for s in exposure.statements if is_public_statement(s) and any(s.covers_action(a) for a in actions)]
     acl_public = Tri.known(bool(grants)) if acl.ok else Tri.unknown(acl.missing or "")
     policy_readable = policy.absent or policy.ok
     policy_public = Tri.known(bool(sids)) if policy_readable else Tri.unknown(policy.missing or "")
@@ -283,9 +275,7 @@ def _public(control: str, mode: str, subject: Subject, exposure: Exposure) -> Ch
             routes.append(f"its ACL grants {', '.join(grants)}")
         if through_policy.value:
             routes.append(f"its policy allows everyone ({', '.join(sids[:3])})")
-        return subject.failed(
-            control, f"Bucket allows public {mode} access: {' and '.join(routes)}.", **evidence
-        )
+        return subject.failed(control, f"Bucket allows public {mode} access: {' and '.join(routes)}.", **evidence)
     if grants or sids or not acl.ok or not policy_readable:
         return subject.passed(
             control,

@@ -35,9 +35,7 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
     return needed(Index(evidence), [list_call(region)])
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     return []  # no per-secret call: every listed secret is evaluated
 
 
@@ -66,9 +64,7 @@ def evaluate(
                 f"Secret {secret.get('Name')} has automatic rotation off.",
                 name=secret.get("Name"),
                 RotationEnabled=enabled,
-                AutomaticallyAfterDays=rules.get("AutomaticallyAfterDays")
-                if isinstance(rules, dict)
-                else None,
+                AutomaticallyAfterDays=rules.get("AutomaticallyAfterDays") if isinstance(rules, dict) else None,
             )
         )
     return results

@@ -40,22 +40,16 @@ def attributes_call(region: str, topic_arn: str) -> ApiCall:
 
 def _topics(index: Index, region: str) -> tuple[Read, list[str]]:
     listing = read(index, list_call(region))
-    return listing, [
-        str(t["TopicArn"]) for t in items_of(listing.doc, "Topics") if isinstance(t.get("TopicArn"), str)
-    ]
+    return listing, [str(t["TopicArn"]) for t in items_of(listing.doc, "Topics") if isinstance(t.get("TopicArn"), str)]
 
 
 def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
     index = Index(evidence)
     _, topics = _topics(index, region)
-    return needed(
-        index, [list_call(region), *(attributes_call(region, t) for t in capped(topics, max_resources))]
-    )
+    return needed(index, [list_call(region), *(attributes_call(region, t) for t in capped(topics, max_resources))])
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     _, topics = _topics(Index(evidence), region)
     return cap_notice(SERVICE, region, TOPIC, len(topics), max_resources)
 

@@ -50,14 +50,10 @@ def _queues(index: Index, region: str) -> tuple[Read, list[str]]:
 def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
     index = Index(evidence)
     _, queues = _queues(index, region)
-    return needed(
-        index, [list_call(region), *(attributes_call(region, q) for q in capped(queues, max_resources))]
-    )
+    return needed(index, [list_call(region), *(attributes_call(region, q) for q in capped(queues, max_resources))])
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     _, queues = _queues(Index(evidence), region)
     return cap_notice(SERVICE, region, QUEUE, len(queues), max_resources)
 
@@ -91,9 +87,7 @@ def evaluate(
             subject.verdict(
                 "SQS.1",
                 bool(key) or managed,
-                f"The queue is encrypted with KMS key {key}."
-                if key
-                else "The queue is encrypted with SSE-SQS.",
+                f"The queue is encrypted with KMS key {key}." if key else "The queue is encrypted with SSE-SQS.",
                 "The queue is not encrypted at rest.",
                 KmsMasterKeyId=key or None,
                 SqsManagedSseEnabled=managed,

@@ -63,9 +63,7 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
     return needed(index, calls)
 
 
-def cap_reached(
-    region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
-) -> list[CapReached]:
+def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
     _, documents = _documents(Index(evidence), region)
     return cap_notice(SERVICE, region, DOCUMENT, len(documents), max_resources)
 
@@ -88,9 +86,7 @@ def evaluate(
         subject = Subject(DOCUMENT, name, arn("ssm", region, evidence.account_id, f"document/{name}"), region)
         permission = read(index, permission_call(region, name))
         if permission.doc is None:
-            results.append(
-                subject.manual("SSM.4", permission.missing or "", "who the document is shared with")
-            )
+            results.append(subject.manual("SSM.4", permission.missing or "", "who the document is shared with"))
             continue
         accounts = strings_of(permission.doc, "AccountIds")
         public = any(account.lower() == "all" for account in accounts)

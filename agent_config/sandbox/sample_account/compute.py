@@ -42,9 +42,9 @@ _FALLBACK_AMI = "ami-04681a1dbd79675a5"
 
 def _amazon_linux_image(ec2: Any) -> str:
     """The newest Amazon Linux 2023 image moto lists for this region (a fixed list: deterministic)."""
-    images = ec2.describe_images(
-        Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-2023*-x86_64"]}]
-    )["Images"]
+    images = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-2023*-x86_64"]}])[
+        "Images"
+    ]
     if not images:
         return _FALLBACK_AMI
     return str(max(images, key=lambda image: (image["Name"], image["ImageId"]))["ImageId"])
@@ -132,9 +132,7 @@ def seed_primary_compute(ctx: SeedContext, network: Network, identity: Identity,
         "IMDSv1 allowed (HttpTokens optional) on an internet-facing server whose role has '*:*'.",
         arn=instance_arn(legacy_id),
     )
-    ctx.twin(
-        imds_v1, "acme-web-01", web_id, "IMDSv2 required (HttpTokens required).", arn=instance_arn(web_id)
-    )
+    ctx.twin(imds_v1, "acme-web-01", web_id, "IMDSv2 required (HttpTokens required).", arn=instance_arn(web_id))
     public_ip = ctx.fail(
         "EC2.9",
         INSTANCE,
@@ -270,9 +268,7 @@ def _seed_webhooks(ctx: SeedContext, identity: Identity) -> None:
         Action="lambda:InvokeFunction",
         Principal="*",
     )
-    invoices = _function(
-        ctx, region, "acme-invoice-processor", "python3.12", PAYMENTS, identity.lambda_role_arn
-    )
+    invoices = _function(ctx, region, "acme-invoice-processor", "python3.12", PAYMENTS, identity.lambda_role_arn)
     awslambda.add_permission(
         FunctionName="acme-invoice-processor",
         StatementId="AllowInvoiceBucketEvents",
@@ -331,9 +327,7 @@ def _seed_repositories(ctx: SeedContext, keys: PrimaryKeys) -> None:
         "Images are not scanned on push (and the registry has no enhanced scanning).",
         arn=legacy["repositoryArn"],
     )
-    ctx.twin(
-        no_scan, "acme/payments-api", "acme/payments-api", "Scan on push on.", arn=payments["repositoryArn"]
-    )
+    ctx.twin(no_scan, "acme/payments-api", "acme/payments-api", "Scan on push on.", arn=payments["repositoryArn"])
     mutable = ctx.fail(
         "ECR.2",
         repository,
@@ -374,9 +368,7 @@ def _seed_documents(ctx: SeedContext) -> None:
         DocumentFormat="JSON",
         Tags=SECURITY.tags(),
     )
-    ssm.modify_document_permission(
-        Name="acme-rotate-logs", PermissionType="Share", AccountIdsToAdd=[DR_ACCOUNT_ID]
-    )
+    ssm.modify_document_permission(Name="acme-rotate-logs", PermissionType="Share", AccountIdsToAdd=[DR_ACCOUNT_ID])
     document = "AWS::SSM::Document"
     public = ctx.fail(
         "SSM.4",
@@ -396,9 +388,7 @@ def _seed_documents(ctx: SeedContext) -> None:
     )
 
 
-def seed_secondary_compute(
-    ctx: SeedContext, network: Network, identity: Identity, keys: SecondaryKeys
-) -> None:
+def seed_secondary_compute(ctx: SeedContext, network: Network, identity: Identity, keys: SecondaryKeys) -> None:
     region = ctx.secondary
     ec2 = ctx.client("ec2", region)
     image = _amazon_linux_image(ec2)
@@ -489,6 +479,4 @@ def seed_secondary_compute(
         "Kubernetes API endpoint public, open to 0.0.0.0/0, no private endpoint.",
         arn=dev["arn"],
     )
-    ctx.twin(
-        public, "acme-data-prod-eks", "acme-data-prod-eks", "Private API endpoint only.", arn=prod["arn"]
-    )
+    ctx.twin(public, "acme-data-prod-eks", "acme-data-prod-eks", "Private API endpoint only.", arn=prod["arn"])

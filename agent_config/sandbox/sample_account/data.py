@@ -355,9 +355,7 @@ def seed_secondary_data(ctx: SeedContext, keys: SecondaryKeys) -> None:
     region = ctx.secondary
     sqs = ctx.client("sqs", region)
     # New queues get SSE-SQS by default now; this one had it switched off explicitly.
-    sqs.create_queue(
-        QueueName="acme-ingest-jobs", Attributes={"SqsManagedSseEnabled": "false"}, tags=DATA.tag_map()
-    )
+    sqs.create_queue(QueueName="acme-ingest-jobs", Attributes={"SqsManagedSseEnabled": "false"}, tags=DATA.tag_map())
     sqs.create_queue(
         QueueName="acme-export-jobs",
         Attributes={"KmsMasterKeyId": keys.data.arn, "KmsDataKeyReusePeriodSeconds": "300"},

@@ -151,10 +151,7 @@ def _seed_config(ctx: SeedContext, identity: Identity) -> None:
             CONFIG_BUCKET,
             SECURITY,
             statements=(
-                *(
-                    service_write("config.amazonaws.com", ctx.account_id, r)
-                    for r in (ctx.primary, ctx.secondary)
-                ),
+                *(service_write("config.amazonaws.com", ctx.account_id, r) for r in (ctx.primary, ctx.secondary)),
                 tls_only,
             ),
         ),

@@ -208,9 +208,9 @@ def seed_identity(ctx: SeedContext, payments_key_arn: str) -> Identity:
 
     _console_user(iam, "j.smith", LEGACY, "acme-legacy-admins")
     _console_user(iam, "a.patel", DATA, "acme-data-engineers")
-    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="a.patel", Tags=DATA.tags())[
-        "VirtualMFADevice"
-    ]["SerialNumber"]
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="a.patel", Tags=DATA.tags())["VirtualMFADevice"][
+        "SerialNumber"
+    ]
     iam.enable_mfa_device(
         UserName="a.patel", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
     )
@@ -227,9 +227,7 @@ def seed_identity(ctx: SeedContext, payments_key_arn: str) -> Identity:
     iam.attach_role_policy(RoleName="acme-web-role", PolicyArn=decrypt_payments)
     _role(iam, "acme-etl-role", "ec2.amazonaws.com", DATA, "ETL workers")
     iam.attach_role_policy(RoleName="acme-etl-role", PolicyArn=decrypt_all)
-    flow_logs_role = _role(
-        iam, "acme-vpc-flow-logs", "vpc-flow-logs.amazonaws.com", SECURITY, "VPC Flow Logs delivery"
-    )
+    flow_logs_role = _role(iam, "acme-vpc-flow-logs", "vpc-flow-logs.amazonaws.com", SECURITY, "VPC Flow Logs delivery")
     iam.attach_role_policy(RoleName="acme-vpc-flow-logs", PolicyArn=flow_logs_delivery)
     identity = Identity(
         lambda_role_arn=_role(iam, "acme-lambda-exec", "lambda.amazonaws.com", WEB, "Lambda functions"),
@@ -259,8 +257,7 @@ def seed_identity(ctx: SeedContext, payments_key_arn: str) -> Identity:
         "account-password-policy",
         acct,
         g,
-        "Password policy: 6 characters minimum, no symbols, numbers or upper case, no reuse prevention, "
-        "no expiry.",
+        "Password policy: 6 characters minimum, no symbols, numbers or upper case, no reuse prevention, no expiry.",
         no_twin_reason=_ACCOUNT_NO_TWIN,
     )
     admin = ctx.fail(

@@ -45,9 +45,7 @@ class PlantedItem(BaseModel):
     expected_status: FindingStatus
     description: str = Field(min_length=1, description="What was planted and why it passes or fails.")
     twin_of: str | None = Field(default=None, description="For a PASS twin: the key of its FAIL item.")
-    no_twin_reason: str | None = Field(
-        default=None, description="For a FAIL item that cannot have a twin: why not."
-    )
+    no_twin_reason: str | None = Field(default=None, description="For a FAIL item that cannot have a twin: why not.")
 
     @field_validator("control_id")
     @classmethod

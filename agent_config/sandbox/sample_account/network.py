@@ -120,9 +120,7 @@ def _default_network_acl(ec2: Any, vpc_id: str) -> str:
     return str(acls[0]["NetworkAclId"])
 
 
-def _acl_entry(
-    ec2: Any, acl_id: str, rule: int, cidr: str, ports: tuple[int, int], *, replace: bool = False
-) -> None:
+def _acl_entry(ec2: Any, acl_id: str, rule: int, cidr: str, ports: tuple[int, int], *, replace: bool = False) -> None:
     """An inbound TCP allow entry."""
     entry: dict[str, Any] = {
         "NetworkAclId": acl_id,
@@ -227,13 +225,9 @@ def _build_region(ctx: SeedContext, region: str, workload: _WorkloadVpc, flow_lo
 
     closed_sg = _default_security_group(ec2, vpc_id)
     if closed_sg["IpPermissionsEgress"]:
-        ec2.revoke_security_group_egress(
-            GroupId=closed_sg["GroupId"], IpPermissions=closed_sg["IpPermissionsEgress"]
-        )
+        ec2.revoke_security_group_egress(GroupId=closed_sg["GroupId"], IpPermissions=closed_sg["IpPermissionsEgress"])
     if closed_sg["IpPermissions"]:
-        ec2.revoke_security_group_ingress(
-            GroupId=closed_sg["GroupId"], IpPermissions=closed_sg["IpPermissions"]
-        )
+        ec2.revoke_security_group_ingress(GroupId=closed_sg["GroupId"], IpPermissions=closed_sg["IpPermissions"])
 
     narrowed_acl = _default_network_acl(ec2, vpc_id)
     _tag(ec2, narrowed_acl, team, f"{workload.name}-default-acl")
@@ -279,9 +273,7 @@ def _build_region(ctx: SeedContext, region: str, workload: _WorkloadVpc, flow_lo
 
 def seed_primary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network:
     region = ctx.primary
-    network = _build_region(
-        ctx, region, _WorkloadVpc("acme-prod-vpc", "10.10.0.0/16", WEB), flow_logs_role_arn
-    )
+    network = _build_region(ctx, region, _WorkloadVpc("acme-prod-vpc", "10.10.0.0/16", WEB), flow_logs_role_arn)
     ec2 = ctx.client("ec2", region)
     legacy, prod = network.default_vpc_id, network.vpc_id
     groups = network.security_groups
@@ -341,9 +333,7 @@ def seed_primary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network:
         "RDP (3389) open to 0.0.0.0/0.",
         arn=arn(open_rdp),
     )
-    ctx.twin(
-        item, "windows-jump-rdp-vpn", vpn_rdp, "RDP only from the corporate VPN range.", arn=arn(vpn_rdp)
-    )
+    ctx.twin(item, "windows-jump-rdp-vpn", vpn_rdp, "RDP only from the corporate VPN range.", arn=arn(vpn_rdp))
 
     open_mysql = sg(
         "legacy-mysql",
@@ -451,9 +441,7 @@ def seed_primary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network:
 
 def _associate(ec2: Any, vpc_id: str, subnet_id: str, acl_id: str) -> None:
     """Move a subnet onto `acl_id` (every subnet is always associated with exactly one ACL)."""
-    acls = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}])[
-        "NetworkAcls"
-    ]
+    acls = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}])["NetworkAcls"]
     association = next(
         a["NetworkAclAssociationId"]
         for acl in acls
@@ -466,9 +454,7 @@ def _associate(ec2: Any, vpc_id: str, subnet_id: str, acl_id: str) -> None:
 
 def seed_secondary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network:
     region = ctx.secondary
-    network = _build_region(
-        ctx, region, _WorkloadVpc("acme-data-vpc", "10.30.0.0/16", DATA), flow_logs_role_arn
-    )
+    network = _build_region(ctx, region, _WorkloadVpc("acme-data-vpc", "10.30.0.0/16", DATA), flow_logs_role_arn)
     ec2 = ctx.client("ec2", region)
     legacy, data = network.default_vpc_id, network.vpc_id
     groups = network.security_groups

@@ -107,9 +107,7 @@ def _cloudfront_read(account_id: str) -> Statement:
             "Action": "s3:GetObject",
             "Resource": f"{arn}/*",
             "Condition": {
-                "StringEquals": {
-                    "AWS:SourceArn": f"arn:aws:cloudfront::{account_id}:distribution/E2ACMESTATIC01"
-                }
+                "StringEquals": {"AWS:SourceArn": f"arn:aws:cloudfront::{account_id}:distribution/E2ACMESTATIC01"}
             },
         }
 
@@ -158,9 +156,7 @@ def create_access_log_bucket(ctx: SeedContext, region: str) -> None:
     create_bucket(
         ctx,
         region,
-        BucketSpec(
-            access_log_bucket(region), SECURITY, canned_acl="log-delivery-write", access_logging=False
-        ),
+        BucketSpec(access_log_bucket(region), SECURITY, canned_acl="log-delivery-write", access_logging=False),
     )
 
 
@@ -185,9 +181,7 @@ def create_bucket(ctx: SeedContext, region: str, spec: BucketSpec) -> str:
     s3.put_bucket_encryption(
         Bucket=spec.name,
         ServerSideEncryptionConfiguration={
-            "Rules": [
-                {"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": bool(spec.kms_key_arn)}
-            ]
+            "Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": bool(spec.kms_key_arn)}]
         },
     )
     if spec.versioning:

@@ -253,8 +253,7 @@ def _allows(document: dict[str, Any]) -> Iterator[tuple[list[str], list[str]]]:
 
 def no_admin_policy(s: Seeded, item: PlantedItem) -> bool:
     return not any(
-        "*" in actions and "*" in resources
-        for actions, resources in _allows(_iam_policy_document(s, item.name))
+        "*" in actions and "*" in resources for actions, resources in _allows(_iam_policy_document(s, item.name))
     )
 
 
@@ -267,9 +266,7 @@ def no_decrypt_on_all_keys(s: Seeded, item: PlantedItem) -> bool:
 
 
 def no_service_wildcards(s: Seeded, item: PlantedItem) -> bool:
-    return not any(
-        a.endswith(":*") for actions, _ in _allows(_iam_policy_document(s, item.name)) for a in actions
-    )
+    return not any(a.endswith(":*") for actions, _ in _allows(_iam_policy_document(s, item.name)) for a in actions)
 
 
 def strong_password_policy(s: Seeded, item: PlantedItem) -> bool:
@@ -359,9 +356,7 @@ def _bucket_is_public(s: Seeded, bucket: str, acl_permissions: set[str], actions
     ignore_acls = blocks.get("IgnorePublicAcls") or account.get("IgnorePublicAcls")
     restrict = blocks.get("RestrictPublicBuckets") or account.get("RestrictPublicBuckets")
     grants = s.client("s3").get_bucket_acl(Bucket=bucket)["Grants"]
-    by_acl = any(
-        g["Grantee"].get("URI") in PUBLIC_GRANTEES and g["Permission"] in acl_permissions for g in grants
-    )
+    by_acl = any(g["Grantee"].get("URI") in PUBLIC_GRANTEES and g["Permission"] in acl_permissions for g in grants)
     policy = _bucket_policy(s, bucket) or {"Statement": []}
     by_policy = any(
         st["Effect"] == "Allow"
@@ -391,19 +386,13 @@ def bucket_requires_tls(s: Seeded, item: PlantedItem) -> bool:
 
 
 def _group(s: Seeded, item: PlantedItem) -> dict[str, Any]:
-    return dict(
-        s.client("ec2", item.region).describe_security_groups(GroupIds=[item.resource_id])["SecurityGroups"][
-            0
-        ]
-    )
+    return dict(s.client("ec2", item.region).describe_security_groups(GroupIds=[item.resource_id])["SecurityGroups"][0])
 
 
 def _open_ranges(group: dict[str, Any]) -> Iterator[tuple[str, int, int]]:
     """(protocol, from, to) of every inbound rule reachable from the whole internet."""
     for rule in group["IpPermissions"]:
-        sources = {r["CidrIp"] for r in rule.get("IpRanges", [])} | {
-            r["CidrIpv6"] for r in rule.get("Ipv6Ranges", [])
-        }
+        sources = {r["CidrIp"] for r in rule.get("IpRanges", [])} | {r["CidrIpv6"] for r in rule.get("Ipv6Ranges", [])}
         if sources & OPEN:
             protocol = str(rule["IpProtocol"])
             if protocol == "-1":
@@ -451,9 +440,7 @@ def vpc_has_flow_logs(s: Seeded, item: PlantedItem) -> bool:
 
 
 def acl_blocks_ssh_and_rdp_from_anywhere(s: Seeded, item: PlantedItem) -> bool:
-    acl = s.client("ec2", item.region).describe_network_acls(NetworkAclIds=[item.resource_id])["NetworkAcls"][
-        0
-    ]
+    acl = s.client("ec2", item.region).describe_network_acls(NetworkAclIds=[item.resource_id])["NetworkAcls"][0]
     inbound = sorted((e for e in acl["Entries"] if not e["Egress"]), key=lambda e: e["RuleNumber"])
     for port in (22, 3389):
         for entry in inbound:
@@ -470,9 +457,7 @@ def acl_blocks_ssh_and_rdp_from_anywhere(s: Seeded, item: PlantedItem) -> bool:
 
 
 def _instance(s: Seeded, item: PlantedItem) -> dict[str, Any]:
-    reservations = s.client("ec2", item.region).describe_instances(InstanceIds=[item.resource_id])[
-        "Reservations"
-    ]
+    reservations = s.client("ec2", item.region).describe_instances(InstanceIds=[item.resource_id])["Reservations"]
     return dict(reservations[0]["Instances"][0])
 
 
@@ -504,15 +489,12 @@ def ebs_encrypted_by_default(s: Seeded, item: PlantedItem) -> bool:
 def guardduty_enabled(s: Seeded, item: PlantedItem) -> bool:
     guardduty = s.client("guardduty", item.region)
     return any(
-        guardduty.get_detector(DetectorId=d)["Status"] == "ENABLED"
-        for d in guardduty.list_detectors()["DetectorIds"]
+        guardduty.get_detector(DetectorId=d)["Status"] == "ENABLED" for d in guardduty.list_detectors()["DetectorIds"]
     )
 
 
 def config_recording(s: Seeded, item: PlantedItem) -> bool:
-    statuses = s.client("config", item.region).describe_configuration_recorder_status()[
-        "ConfigurationRecordersStatus"
-    ]
+    statuses = s.client("config", item.region).describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
     return any(status["recording"] for status in statuses)
 
 
@@ -520,10 +502,7 @@ def multi_region_trail_logging(s: Seeded, item: PlantedItem) -> bool:
     for region in s.manifest.regions:
         cloudtrail = s.client("cloudtrail", region)
         for trail in cloudtrail.describe_trails(includeShadowTrails=True)["trailList"]:
-            if (
-                trail["IsMultiRegionTrail"]
-                and cloudtrail.get_trail_status(Name=trail["TrailARN"])["IsLogging"]
-            ):
+            if trail["IsMultiRegionTrail"] and cloudtrail.get_trail_status(Name=trail["TrailARN"])["IsLogging"]:
                 return True
     return False
 
@@ -543,9 +522,7 @@ def trail_validated(s: Seeded, item: PlantedItem) -> bool:
 
 def _db(s: Seeded, item: PlantedItem) -> dict[str, Any]:
     return dict(
-        s.client("rds", item.region).describe_db_instances(DBInstanceIdentifier=item.resource_id)[
-            "DBInstances"
-        ][0]
+        s.client("rds", item.region).describe_db_instances(DBInstanceIdentifier=item.resource_id)["DBInstances"][0]
     )
 
 
@@ -558,9 +535,7 @@ def db_encrypted(s: Seeded, item: PlantedItem) -> bool:
 
 
 def db_snapshot_private(s: Seeded, item: PlantedItem) -> bool:
-    attributes = s.client("rds", item.region).describe_db_snapshot_attributes(
-        DBSnapshotIdentifier=item.resource_id
-    )
+    attributes = s.client("rds", item.region).describe_db_snapshot_attributes(DBSnapshotIdentifier=item.resource_id)
     restore = [
         value
         for attribute in attributes["DBSnapshotAttributesResult"]["DBSnapshotAttributes"]
@@ -571,9 +546,7 @@ def db_snapshot_private(s: Seeded, item: PlantedItem) -> bool:
 
 
 def key_rotates(s: Seeded, item: PlantedItem) -> bool:
-    return bool(
-        s.client("kms", item.region).get_key_rotation_status(KeyId=item.resource_id)["KeyRotationEnabled"]
-    )
+    return bool(s.client("kms", item.region).get_key_rotation_status(KeyId=item.resource_id)["KeyRotationEnabled"])
 
 
 def key_not_pending_deletion(s: Seeded, item: PlantedItem) -> bool:
@@ -583,9 +556,7 @@ def key_not_pending_deletion(s: Seeded, item: PlantedItem) -> bool:
 
 def function_not_public(s: Seeded, item: PlantedItem) -> bool:
     try:
-        policy = _document(
-            s.client("lambda", item.region).get_policy(FunctionName=item.resource_id)["Policy"]
-        )
+        policy = _document(s.client("lambda", item.region).get_policy(FunctionName=item.resource_id)["Policy"])
     except ClientError as error:
         if _missing(error, "ResourceNotFoundException"):
             return True
@@ -603,17 +574,13 @@ def runtime_supported(s: Seeded, item: PlantedItem) -> bool:
 
 def secret_rotates(s: Seeded, item: PlantedItem) -> bool:
     return bool(
-        s.client("secretsmanager", item.region)
-        .describe_secret(SecretId=item.resource_id)
-        .get("RotationEnabled")
+        s.client("secretsmanager", item.region).describe_secret(SecretId=item.resource_id).get("RotationEnabled")
     )
 
 
 def _repository(s: Seeded, item: PlantedItem) -> dict[str, Any]:
     return dict(
-        s.client("ecr", item.region).describe_repositories(repositoryNames=[item.resource_id])[
-            "repositories"
-        ][0]
+        s.client("ecr", item.region).describe_repositories(repositoryNames=[item.resource_id])["repositories"][0]
     )
 
 

@@ -224,9 +224,7 @@ async def _drive_server(params: StdioServerParameters, errlog_path: Path, aws: L
 
 
 @pytest.fixture(scope="module")
-def api_session(
-    aws: LocalAws, proxy: RefusingProxy, tmp_path_factory: pytest.TempPathFactory
-) -> ApiServerSession:
+def api_session(aws: LocalAws, proxy: RefusingProxy, tmp_path_factory: pytest.TempPathFactory) -> ApiServerSession:
     root = tmp_path_factory.mktemp("aws-api-server")
     params = StdioServerParameters(
         command=str(API_PYTHON), args=[str(LAUNCHER)], env=server_env(aws, proxy, root), cwd=str(root)
@@ -346,9 +344,7 @@ def test_launcher_refuses_other_transports(aws: LocalAws, proxy: RefusingProxy, 
 
 
 @pytest.mark.skipif(not API_CONSOLE_SCRIPT.exists(), reason=f"no {API_CONSOLE_SCRIPT}")
-def test_unpatched_server_still_refuses_to_start_offline(
-    aws: LocalAws, proxy: RefusingProxy, tmp_path: Path
-) -> None:
+def test_unpatched_server_still_refuses_to_start_offline(aws: LocalAws, proxy: RefusingProxy, tmp_path: Path) -> None:
     """The launcher's reason to exist. When this fails, the server starts offline on its own:
     start the console script directly and delete the launcher (see its docstring)."""
     proxy.requests.clear()

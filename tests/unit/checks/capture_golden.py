@@ -177,13 +177,9 @@ def collect(module: ServiceModule, case: Case, execute: Executor) -> Evidence:
             key = (call.service, call.operation)
             if key in case.deny:
                 code = DENIED_CODES.get(call.service, DEFAULT_DENIED_CODE)
-                item = EvidenceItem(
-                    call=call, error_code=code, error_message="synthesised denial", source="boto3"
-                )
+                item = EvidenceItem(call=call, error_code=code, error_message="synthesised denial", source="boto3")
             elif key in case.unsupported:
-                item = EvidenceItem(
-                    call=call, error_code="NotImplemented", error_message="synthesised", source="boto3"
-                )
+                item = EvidenceItem(call=call, error_code="NotImplemented", error_message="synthesised", source="boto3")
             else:
                 item = execute(call)
                 if item.response is not None and case.rewrite is not None:

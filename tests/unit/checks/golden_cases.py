@@ -151,9 +151,7 @@ def root_mfa_on(call: ApiCall, response: dict[str, Any]) -> dict[str, Any]:
 def iam_failing(aws: LocalAws) -> None:
     iam = aws.client("iam")
     iam.update_account_password_policy(MinimumPasswordLength=8, RequireLowercaseCharacters=True)
-    admin = _managed(
-        iam, "AcmeLegacyAdmin", {"Sid": "Everything", "Effect": "Allow", "Action": "*", "Resource": "*"}
-    )
+    admin = _managed(iam, "AcmeLegacyAdmin", {"Sid": "Everything", "Effect": "Allow", "Action": "*", "Resource": "*"})
     _managed(iam, "AcmeDataLakeFull", {"Sid": "Lake", "Effect": "Allow", "Action": "s3:*", "Resource": "*"})
     _managed(
         iam,
@@ -201,15 +199,9 @@ def iam_many(aws: LocalAws) -> None:
         MaxPasswordAge=365,
         PasswordReusePrevention=5,
     )
-    admin = _managed(
-        iam, "AcmeAdminAll", {"Sid": "Admin", "Effect": "Allow", "Action": ["*"], "Resource": ["*"]}
-    )
-    _managed(
-        iam, "AcmeS3Wildcard", {"Effect": "Allow", "Action": ["s3:*", "sqs:SendMessage"], "Resource": "*"}
-    )
-    _managed(
-        iam, "AcmeKmsAllDecrypt", {"Sid": "AllKeys", "Effect": "Allow", "Action": "kms:*", "Resource": "*"}
-    )
+    admin = _managed(iam, "AcmeAdminAll", {"Sid": "Admin", "Effect": "Allow", "Action": ["*"], "Resource": ["*"]})
+    _managed(iam, "AcmeS3Wildcard", {"Effect": "Allow", "Action": ["s3:*", "sqs:SendMessage"], "Resource": "*"})
+    _managed(iam, "AcmeKmsAllDecrypt", {"Sid": "AllKeys", "Effect": "Allow", "Action": "kms:*", "Resource": "*"})
     scoped = _managed(
         iam,
         "AcmeScopedDecrypt",
@@ -326,10 +318,7 @@ IAM_CASES = [
 # S3
 # =============================================================================================
 
-ALL_BPA = {
-    flag: True
-    for flag in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
-}
+ALL_BPA = {flag: True for flag in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
 
 
 def _s3control(aws: LocalAws) -> Any:
@@ -392,9 +381,7 @@ def s3_failing(aws: LocalAws) -> None:
     s3 = _bucket(aws, "acme-public-site")
     s3.put_bucket_acl(Bucket="acme-public-site", ACL="public-read")
     _bucket(aws, "acme-dropbox")
-    s3.put_bucket_acl(
-        Bucket="acme-dropbox", GrantWrite="uri=http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
-    )
+    s3.put_bucket_acl(Bucket="acme-dropbox", GrantWrite="uri=http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
     s3.put_bucket_policy(
         Bucket="acme-dropbox",
         Policy=policy(
@@ -522,9 +509,7 @@ def _lock_down_defaults(ec2: Any) -> None:
         "SecurityGroups"
     ]:
         if group["IpPermissionsEgress"]:
-            ec2.revoke_security_group_egress(
-                GroupId=group["GroupId"], IpPermissions=group["IpPermissionsEgress"]
-            )
+            ec2.revoke_security_group_egress(GroupId=group["GroupId"], IpPermissions=group["IpPermissionsEgress"])
         if group["IpPermissions"]:
             ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
     for acl in ec2.describe_network_acls()["NetworkAcls"]:
@@ -557,17 +542,13 @@ def _private_vpc(ec2: Any, cidr: str = "10.0.0.0/16") -> tuple[str, str]:
     return vpc, subnet
 
 
-def _instance(
-    ec2: Any, *, subnet: str | None, tokens: str, encrypted: bool, groups: list[str] | None = None
-) -> str:
+def _instance(ec2: Any, *, subnet: str | None, tokens: str, encrypted: bool, groups: list[str] | None = None) -> str:
     kwargs: dict[str, Any] = {
         "ImageId": AMI,
         "MinCount": 1,
         "MaxCount": 1,
         "MetadataOptions": {"HttpTokens": tokens, "HttpEndpoint": "enabled"},
-        "BlockDeviceMappings": [
-            {"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8, "Encrypted": encrypted}}
-        ],
+        "BlockDeviceMappings": [{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8, "Encrypted": encrypted}}],
     }
     if subnet:
         kwargs["SubnetId"] = subnet
@@ -586,9 +567,7 @@ def _group(ec2: Any, name: str, vpc: str, *permissions: dict[str, Any]) -> str:
     return str(group)
 
 
-def tcp(
-    low: int, high: int | None = None, *, v4: str | None = "0.0.0.0/0", v6: str | None = None
-) -> dict[str, Any]:
+def tcp(low: int, high: int | None = None, *, v4: str | None = "0.0.0.0/0", v6: str | None = None) -> dict[str, Any]:
     rule: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": low, "ToPort": high or low}
     if v4:
         rule["IpRanges"] = [{"CidrIp": v4}]
@@ -746,9 +725,7 @@ EC2_CASES = [
         "Denied ec2:DescribeInstances, ec2:DescribeSnapshotAttribute and ec2:GetEbsEncryptionByDefault "
         "(synthesised UnauthorizedOperation): EC2.1, EC2.7, EC2.8 and EC2.9 must be MANUAL.",
         ec2_denied,
-        deny=calls(
-            "ec2 describe-instances", "ec2 describe-snapshot-attribute", "ec2 get-ebs-encryption-by-default"
-        ),
+        deny=calls("ec2 describe-instances", "ec2 describe-snapshot-attribute", "ec2 get-ebs-encryption-by-default"),
     ),
 ]
 
@@ -969,9 +946,7 @@ def _db_snapshot(aws: LocalAws, db: str, name: str, share: str | None) -> None:
     rds = aws.client("rds")
     rds.create_db_snapshot(DBInstanceIdentifier=db, DBSnapshotIdentifier=name)
     if share:
-        rds.modify_db_snapshot_attribute(
-            DBSnapshotIdentifier=name, AttributeName="restore", ValuesToAdd=[share]
-        )
+        rds.modify_db_snapshot_attribute(DBSnapshotIdentifier=name, AttributeName="restore", ValuesToAdd=[share])
 
 
 def _cluster_snapshot(aws: LocalAws, cluster: str, name: str, share: str | None) -> None:
@@ -1132,9 +1107,7 @@ def lambda_failing(aws: LocalAws) -> None:
     _function(aws, role, "acme-webhook", "nodejs16.x")
     _function(aws, role, "acme-thumbnailer", "python3.7")
     lam = aws.client("lambda")
-    lam.add_permission(
-        FunctionName="acme-webhook", StatementId="anyone", Action="lambda:InvokeFunction", Principal="*"
-    )
+    lam.add_permission(FunctionName="acme-webhook", StatementId="anyone", Action="lambda:InvokeFunction", Principal="*")
     lam.add_permission(
         FunctionName="acme-thumbnailer",
         StatementId="any-bucket",
@@ -1153,9 +1126,7 @@ def lambda_many(aws: LocalAws) -> None:
         ("acme-org-hook", "python3.13"),
     ):
         _function(aws, role, name, runtime)
-    lam.add_permission(
-        FunctionName="acme-webhook", StatementId="anyone", Action="lambda:InvokeFunction", Principal="*"
-    )
+    lam.add_permission(FunctionName="acme-webhook", StatementId="anyone", Action="lambda:InvokeFunction", Principal="*")
     lam.add_permission(
         FunctionName="acme-partner-hook",
         StatementId="partner",
@@ -1219,9 +1190,7 @@ SECRETS_CASES = [
         "Database credentials rotated every 30 days.",
         lambda aws: _secret(aws, "prod/payments-db", True),
     ),
-    Case(
-        "failing", "Database credentials never rotated.", lambda aws: _secret(aws, "prod/reporting-db", False)
-    ),
+    Case("failing", "Database credentials never rotated.", lambda aws: _secret(aws, "prod/reporting-db", False)),
     Case("empty", "No secrets.", nothing),
     Case(
         "many",
@@ -1366,9 +1335,7 @@ SNS_CASES = [
         "A topic encrypted with the AWS managed SNS key.",
         lambda aws: _topic(aws, "acme-payment-events", "alias/aws/sns"),
     ),
-    Case(
-        "failing", "A topic without encryption at rest.", lambda aws: _topic(aws, "acme-order-events", None)
-    ),
+    Case("failing", "A topic without encryption at rest.", lambda aws: _topic(aws, "acme-order-events", None)),
     Case("empty", "No topics.", nothing),
     Case(
         "many",
@@ -1443,9 +1410,7 @@ def _table(aws: LocalAws, name: str, pitr: bool) -> None:
 
 
 DYNAMODB_CASES = [
-    Case(
-        "passing", "A table with point-in-time recovery.", lambda aws: _table(aws, "acme-data-catalog", True)
-    ),
+    Case("passing", "A table with point-in-time recovery.", lambda aws: _table(aws, "acme-data-catalog", True)),
     Case(
         "failing",
         "A table without point-in-time recovery.",

@@ -277,9 +277,7 @@ def test_a_control_whose_verify_command_could_change_something_is_refused(verify
         Control.model_validate(data)
 
 
-@pytest.mark.parametrize(
-    "action", ["s3:PutBucketPolicy", "iam:*", "s3:Get*", "ec2:DeleteSecurityGroup", "GetObject"]
-)
+@pytest.mark.parametrize("action", ["s3:PutBucketPolicy", "iam:*", "s3:Get*", "ec2:DeleteSecurityGroup", "GetObject"])
 def test_a_control_needing_a_write_or_wildcard_iam_action_is_refused(action: str) -> None:
     data = raw_control("S3.8")
     data["iam_actions"] = [*data["iam_actions"], action]
@@ -372,9 +370,7 @@ def test_a_control_filed_under_another_service_is_refused() -> None:
         ("bash -c 'aws iam list-users'", False),
     ],
 )
-def test_read_only_cli_detection_accepts_reads_and_refuses_writes_and_disguises(
-    command: str, read_only: bool
-) -> None:
+def test_read_only_cli_detection_accepts_reads_and_refuses_writes_and_disguises(command: str, read_only: bool) -> None:
     assert is_read_only_cli(command) is read_only
 
 

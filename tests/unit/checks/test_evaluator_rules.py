@@ -84,11 +84,7 @@ def test_only_concrete_values_of_identity_keys_restrict_a_public_principal(
     condition: dict[str, Any], restricted: bool
 ) -> None:
     statement = statements(
-        {
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"AWS": ["*"]}, "Action": "s3:*", "Condition": condition}
-            ]
-        }
+        {"Statement": [{"Effect": "Allow", "Principal": {"AWS": ["*"]}, "Action": "s3:*", "Condition": condition}]}
     )[0]
 
     assert bool(restricting_keys(statement.condition)) is restricted
@@ -143,8 +139,7 @@ def test_a_public_policy_fails_even_when_the_acl_could_not_be_read() -> None:
     base = _bucket_evidence("leaky", policy=public, location=None)
     acl_call = s3.bucket_calls("leaky")["get-bucket-acl"]
     base.items = [
-        EvidenceItem(call=acl_call, error_code="AccessDenied") if i.call == acl_call else i
-        for i in base.items
+        EvidenceItem(call=acl_call, error_code="AccessDenied") if i.call == acl_call else i for i in base.items
     ]
 
     read_result = by_control(s3.evaluate(REGION, base), "S3.2")[0]
@@ -241,11 +236,7 @@ def test_terminated_instances_are_ignored_and_a_disabled_metadata_service_passes
         ),
         ({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": False}]}, set()),
         (
-            {
-                "EventSelectors": [
-                    {"ReadWriteType": "All", "ExcludeManagementEventSources": ["kms.amazonaws.com"]}
-                ]
-            },
+            {"EventSelectors": [{"ReadWriteType": "All", "ExcludeManagementEventSources": ["kms.amazonaws.com"]}]},
             set(),
         ),
         (

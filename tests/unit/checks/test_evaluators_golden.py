@@ -148,9 +148,7 @@ def test_missing_evidence_never_creates_a_verdict(path: Path) -> None:
     for position, item in enumerate(items):
         # WHEN that one call is denied
         denied = item.model_copy(update={"response": None, "error_code": "AccessDenied"})
-        evidence = Evidence(
-            account_id=case["account_id"], items=[*items[:position], denied, *items[position + 1 :]]
-        )
+        evidence = Evidence(account_id=case["account_id"], items=[*items[:position], denied, *items[position + 1 :]])
 
         # THEN every PASS or FAIL left was already that verdict
         for result in run(case, evidence):

@@ -126,9 +126,7 @@ def test_every_security_question_has_best_practices() -> None:
 def test_best_practices_are_keyed_by_their_documentation_page_slug() -> None:
     for practice in load_framework("well-architected").requirements:
         assert re.fullmatch(r"sec_[a-z0-9_]+", practice.id)
-        assert (
-            practice.url == f"https://docs.aws.amazon.com/wellarchitected/latest/framework/{practice.id}.html"
-        )
+        assert practice.url == f"https://docs.aws.amazon.com/wellarchitected/latest/framework/{practice.id}.html"
 
 
 def test_best_practice_numbers_are_unique_and_belong_to_their_question() -> None:
@@ -258,9 +256,7 @@ def test_a_requirement_marked_not_assessable_without_a_reason_is_refused() -> No
 
 def test_a_requirement_that_is_not_assessable_but_names_controls_is_refused() -> None:
     with pytest.raises(ValueError, match="no controls"):
-        Requirement(
-            id="x", title="x", group="1", controls=("S3.1",), assessable=False, gap="process", reason="r"
-        )
+        Requirement(id="x", title="x", group="1", controls=("S3.1",), assessable=False, gap="process", reason="r")
 
 
 def test_a_framework_referencing_an_unknown_control_is_reported() -> None:

@@ -36,9 +36,7 @@ def items_of(case: dict[str, Any]) -> list[EvidenceItem]:
     return [EvidenceItem.model_validate(item) for item in case["evidence"]]
 
 
-def plan(
-    module: ServiceModule, regions: list[str], evidence: Evidence, max_resources: int = 1000
-) -> list[ApiCall]:
+def plan(module: ServiceModule, regions: list[str], evidence: Evidence, max_resources: int = 1000) -> list[ApiCall]:
     return [c for r in registry.regions_for(module, regions) for c in module.plan(r, evidence, max_resources)]
 
 

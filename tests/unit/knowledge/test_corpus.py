@@ -53,9 +53,7 @@ def test_every_url_is_https_on_an_official_aws_host(corpus: Corpus) -> None:
         parts = urlsplit(entry.url)
         host = parts.hostname or ""
         assert parts.scheme == "https", entry.url
-        assert host in {"docs.aws.amazon.com", "aws.amazon.com"} or host.endswith(".aws.amazon.com"), (
-            entry.url
-        )
+        assert host in {"docs.aws.amazon.com", "aws.amazon.com"} or host.endswith(".aws.amazon.com"), entry.url
 
 
 def test_summaries_are_two_to_five_sentences_and_say_more_than_the_title(corpus: Corpus) -> None:
@@ -83,9 +81,7 @@ def test_every_high_value_control_has_its_reference_page(corpus: Corpus, control
 
 
 def test_the_core_services_are_covered_by_at_least_60_controls(corpus: Corpus) -> None:
-    core = [
-        entry for entry in corpus.entries if entry.kind is DocKind.CONTROL and entry.service in CORE_SERVICES
-    ]
+    core = [entry for entry in corpus.entries if entry.kind is DocKind.CONTROL and entry.service in CORE_SERVICES]
 
     assert len(core) >= 60
     assert {entry.service for entry in core} == CORE_SERVICES
@@ -120,9 +116,7 @@ def test_docs_for_a_control_list_the_control_then_guides_then_best_practices() -
 
 
 def test_docs_for_a_control_accept_any_case_and_spacing() -> None:
-    assert [entry.id for entry in docs_for_control(" iam.4 ")] == [
-        entry.id for entry in docs_for_control("IAM.4")
-    ]
+    assert [entry.id for entry in docs_for_control(" iam.4 ")] == [entry.id for entry in docs_for_control("IAM.4")]
 
 
 def test_docs_for_an_unknown_control_are_empty() -> None:

@@ -26,9 +26,7 @@ def small() -> RegionCatalogue:
         Region(region_id="us-east-1", region_long_name="N. Virginia"),
         Region(region_id="eu-west-1", region_long_name="Ireland"),
     ]
-    lambda_ = Product(
-        name="AWS Lambda", sdk_service_ids=("Lambda",), cfn_services=("Lambda",), available_in="all"
-    )
+    lambda_ = Product(name="AWS Lambda", sdk_service_ids=("Lambda",), cfn_services=("Lambda",), available_in="all")
     bedrock = Product(
         name="Amazon Bedrock",
         sdk_service_ids=("Bedrock",),
@@ -87,9 +85,7 @@ def test_api_filters_match_the_sdk_service_id_with_or_without_an_operation(small
 
 
 def test_cloudformation_filters_match_the_resource_namespace(small: RegionCatalogue) -> None:
-    answer = small.availability(
-        "cfn", ["eu-west-1"], ["AWS::Lambda::Function", "AWS::Bedrock::Agent", "Lambda"]
-    )
+    answer = small.availability("cfn", ["eu-west-1"], ["AWS::Lambda::Function", "AWS::Bedrock::Agent", "Lambda"])
 
     assert answer.as_result() == {
         "cfn_resources": {

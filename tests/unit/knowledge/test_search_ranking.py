@@ -19,23 +19,17 @@ RANKING_CASES = [
     pytest.param("bucket-level block public access", "fsbp-s3-8", id="s3-bpa-bucket-control"),
     pytest.param("S3 bucket policy require TLS", "fsbp-s3-5", id="s3-require-tls"),
     pytest.param("ransomware protection S3 object lock", "guide-s3-object-lock", id="s3-object-lock"),
-    pytest.param(
-        "rotate IAM access keys", "guide-iam-id-credentials-access-keys", id="iam-rotate-keys-topic"
-    ),
+    pytest.param("rotate IAM access keys", "guide-iam-id-credentials-access-keys", id="iam-rotate-keys-topic"),
     pytest.param("IAM access keys older than 90 days", "fsbp-iam-3", id="iam-old-keys-control"),
     pytest.param("root user MFA", "fsbp-iam-9", id="root-mfa"),
     pytest.param("hardware MFA for the root user", "fsbp-iam-6", id="root-hardware-mfa"),
     pytest.param("root user has an access key", "fsbp-iam-4", id="root-access-key-control"),
-    pytest.param(
-        "delete the root user access key", "guide-account-root-user-access-key", id="root-key-howto"
-    ),
+    pytest.param("delete the root user access key", "guide-account-root-user-access-key", id="root-key-howto"),
     pytest.param("minimum password length 14", "fsbp-iam-15", id="password-length"),
     pytest.param("unused IAM credentials 45 days", "fsbp-iam-22", id="unused-credentials"),
     pytest.param("IAM Access Analyzer", "guide-iam-what-is-access-analyzer", id="access-analyzer"),
     pytest.param("grant least privilege", "wa-sec03-bp02", id="least-privilege"),
-    pytest.param(
-        "GuardDuty findings severity", "guide-guardduty-guardduty-findings-severity", id="gd-severity"
-    ),
+    pytest.param("GuardDuty findings severity", "guide-guardduty-guardduty-findings-severity", id="gd-severity"),
     pytest.param("enable GuardDuty", "fsbp-guardduty-1", id="gd-enabled"),
     pytest.param("IMDSv2", "fsbp-ec2-8", id="imdsv2"),
     pytest.param("security group SSH open to the world", "fsbp-ec2-13", id="ssh-open"),
@@ -66,9 +60,7 @@ RANKING_CASES = [
     pytest.param("SQS queue encryption at rest", "fsbp-sqs-1", id="sqs-encryption"),
     pytest.param("register a security contact for the account", "fsbp-account-1", id="security-contact"),
     pytest.param("Security Hub security score", "guide-securityhub-standards-security-score", id="hub-score"),
-    pytest.param(
-        "Amazon Inspector vulnerability scanning", "guide-inspector-what-is-inspector", id="inspector"
-    ),
+    pytest.param("Amazon Inspector vulnerability scanning", "guide-inspector-what-is-inspector", id="inspector"),
     pytest.param("Macie automated sensitive data discovery", "guide-macie-discovery-asdd", id="macie"),
     pytest.param("service control policies", "guide-organizations-orgs-manage-policies-scps", id="scps"),
     pytest.param("incident response playbooks", "wa-sec10-bp04", id="ir-playbooks"),
@@ -84,9 +76,7 @@ def index() -> SearchIndex:
 
 
 @pytest.mark.parametrize(("phrase", "expected_id"), RANKING_CASES)
-def test_the_page_that_answers_the_question_ranks_first(
-    index: SearchIndex, phrase: str, expected_id: str
-) -> None:
+def test_the_page_that_answers_the_question_ranks_first(index: SearchIndex, phrase: str, expected_id: str) -> None:
     hits = index.search(phrase, limit=5)
 
     assert hits, f"no results for {phrase!r}"
@@ -149,9 +139,7 @@ def test_abbreviations_also_search_the_words_the_documentation_uses() -> None:
 
 def test_a_title_match_outranks_the_same_words_in_a_summary() -> None:
     in_title = _entry("guide-a", "Rotate keys often", "Unrelated text about buckets and their policies here.")
-    in_summary = _entry(
-        "guide-b", "Bucket policies", "This page explains how to rotate keys and why it helps."
-    )
+    in_summary = _entry("guide-b", "Bucket policies", "This page explains how to rotate keys and why it helps.")
     index = SearchIndex([in_summary, in_title])
 
     assert [hit.entry.id for hit in index.search("rotate keys")] == ["guide-a", "guide-b"]
@@ -159,9 +147,7 @@ def test_a_title_match_outranks_the_same_words_in_a_summary() -> None:
 
 
 def test_pages_containing_every_word_outrank_pages_with_some() -> None:
-    partial = _entry(
-        "guide-partial", "KMS keys KMS keys KMS keys", "Keys, keys and more KMS keys in this summary."
-    )
+    partial = _entry("guide-partial", "KMS keys KMS keys KMS keys", "Keys, keys and more KMS keys in this summary.")
     complete = _entry("guide-complete", "Deleting KMS keys", "How the waiting period protects key deletion.")
     index = SearchIndex([partial, complete])
 

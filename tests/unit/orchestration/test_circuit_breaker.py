@@ -125,9 +125,7 @@ def test_every_server_health_failure_kind_counts_towards_opening(clock: FakeCloc
 
 
 @pytest.mark.parametrize("kind", NOT_SERVER_HEALTH_KINDS)
-def test_errors_that_say_the_request_or_credentials_are_wrong_do_not_trip_it(
-    clock: FakeClock, kind: ErrorKind
-) -> None:
+def test_errors_that_say_the_request_or_credentials_are_wrong_do_not_trip_it(clock: FakeClock, kind: ErrorKind) -> None:
     # GIVEN a breaker with threshold 1, one failure from opening
     breaker = make_breaker(clock, threshold=1)
     # WHEN many failures of a kind that says nothing about the server's health are recorded

@@ -156,9 +156,7 @@ async def test_a_first_successful_attempt_returns_its_value_without_waiting() ->
         aws_error("ThrottlingException"),
         aws_error("InternalError", 500),
     ],
-    ids=lambda e: (
-        type(e).__name__ + (f"-{e.response['Error']['Code']}" if isinstance(e, ClientError) else "")
-    ),
+    ids=lambda e: type(e).__name__ + (f"-{e.response['Error']['Code']}" if isinstance(e, ClientError) else ""),
 )
 async def test_transient_failures_are_retried_until_success(failure: Exception) -> None:
     # GIVEN a call that fails twice with a transient kind, then succeeds
@@ -185,9 +183,7 @@ async def test_transient_failures_are_retried_until_success(failure: Exception) 
     ],
     ids=lambda v: v.value if isinstance(v, ErrorKind) else type(v).__name__,
 )
-async def test_errors_that_would_fail_the_same_way_again_are_never_retried(
-    failure: Exception, kind: ErrorKind
-) -> None:
+async def test_errors_that_would_fail_the_same_way_again_are_never_retried(failure: Exception, kind: ErrorKind) -> None:
     # GIVEN a call that fails with a kind retrying cannot fix, and would succeed if called again
     fake = FakeTime()
     fn = Script(failure, "ok")
@@ -396,9 +392,7 @@ async def test_no_attempt_starts_when_less_than_the_minimum_remains() -> None:
     fake = FakeTime()
     fn = Script(CallTimeout("slow"), time=fake, cost_s=0.45)
     # WHEN the minimum time for an attempt is 0.2 s
-    outcome = await run(
-        fn, fake, config=RetryConfig(max_attempts=10), budget_s=1.0, min_attempt_s=0.2, rng=lambda: 0.0
-    )
+    outcome = await run(fn, fake, config=RetryConfig(max_attempts=10), budget_s=1.0, min_attempt_s=0.2, rng=lambda: 0.0)
     # THEN after two attempts (0.1 s left) no third one is started
     assert fn.calls == 2
     assert isinstance(outcome, Failed)

@@ -1,0 +1,346 @@
+"""`--validate`: one line per check, the fix on failure, a non-zero exit when any check fails.
+
+The control plane and Lambda calls go through Stubber. InvokeAgent returns an event stream,
+which Stubber cannot produce (its response validation wants a dict where botocore yields an
+`EventStream`), so the trace parsing is tested on recorded-shape event dicts, and the smoke check
+gets a runtime client that yields them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from botocore.response import StreamingBody
+
+from agent_config.deploy.aws import AwsClients
+from agent_config.deploy.cli import main
+from agent_config.deploy.validate import (
+    Validator,
+    action_group_calls,
+    completion_text,
+    failure_traces,
+    health_event,
+)
+from tests.contract.deploy.deploy_stubs import (
+    ACCOUNT,
+    AGENT_ID,
+    ALIAS_ID,
+    GROUP_ID,
+    NOW,
+    REGION,
+    action_group_body,
+    agent_arn,
+    agent_body,
+    alias_body,
+    plan_for,
+    reporter,
+    stubbed,
+)
+
+# The shape botocore yields for invoke_agent's `completion` stream (recorded from the service model:
+# TracePart -> Trace -> OrchestrationTrace -> InvocationInput -> ActionGroupInvocationInput).
+RECORDED_EVENTS: list[dict[str, Any]] = [
+    {
+        "trace": {
+            "agentId": AGENT_ID,
+            "agentAliasId": ALIAS_ID,
+            "sessionId": "validate-1",
+            "trace": {"orchestrationTrace": {"rationale": {"text": "I should check the health.", "traceId": "t-1"}}},
+        }
+    },
+    {
+        "trace": {
+            "agentId": AGENT_ID,
+            "trace": {
+                "orchestrationTrace": {
+                    "invocationInput": {
+                        "invocationType": "ACTION_GROUP",
+                        "traceId": "t-1",
+                        "actionGroupInvocationInput": {
+                            "actionGroupName": "security-assessment",
+                            "apiPath": "/health",
+                            "verb": "get",
+                            "executionType": "LAMBDA",
+                        },
+                    }
+                }
+            },
+        }
+    },
+    {
+        "trace": {
+            "trace": {
+                "orchestrationTrace": {
+                    "observation": {
+                        "type": "ACTION_GROUP",
+                        "actionGroupInvocationOutput": {"text": '{"summary": "3 of 3 servers reachable"}'},
+                    }
+                }
+            }
+        }
+    },
+    {"chunk": {"bytes": b"All three data sources are "}},
+    {"chunk": {"bytes": b"healthy."}},
+]
+
+
+class RecordedRuntime:
+    """A bedrock-agent-runtime client whose invoke_agent yields recorded events (see module doc)."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events = events
+        self.requests: list[dict[str, Any]] = []
+
+    def invoke_agent(self, **kwargs: Any) -> dict[str, Any]:
+        self.requests.append(kwargs)
+        return {
+            "completion": iter(self.events),
+            "contentType": "application/json",
+            "sessionId": kwargs["sessionId"],
+        }
+
+
+def test_the_trace_shows_which_action_group_the_agent_called() -> None:
+    calls = action_group_calls(RECORDED_EVENTS)
+    assert [(c.action_group, c.api_path, c.verb) for c in calls] == [("security-assessment", "/health", "get")]
+    assert completion_text(RECORDED_EVENTS) == "All three data sources are healthy."
+    assert failure_traces(RECORDED_EVENTS) == []
+    failure = [{"trace": {"trace": {"failureTrace": {"failureReason": "Lambda timed out", "traceId": "x"}}}}]
+    assert failure_traces(failure) == ["Lambda timed out"]
+    assert action_group_calls([{"chunk": {"bytes": b"no tools"}}]) == []
+
+
+def streaming(payload: dict[str, Any]) -> StreamingBody:
+    data = json.dumps(payload).encode()
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
+def function_configuration(plan: Any, **overrides: Any) -> dict[str, Any]:
+    config = {
+        "FunctionName": plan.function.name,
+        "FunctionArn": plan.function.arn,
+        "Runtime": "python3.12",
+        "Handler": plan.function.handler,
+        "Timeout": plan.function.timeout_s,
+        "MemorySize": plan.function.memory_mb,
+        "Role": plan.lambda_role.arn,
+        "State": "Active",
+        "Environment": {"Variables": dict(plan.function.environment)},
+    }
+    config.update(overrides)
+    return config
+
+
+def resource_policy(plan: Any, source_arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "bedrock-agent-invoke",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "bedrock.amazonaws.com"},
+                    "Action": "lambda:InvokeFunction",
+                    "Resource": plan.function.arn,
+                    "Condition": {
+                        "StringEquals": {"AWS:SourceAccount": ACCOUNT},
+                        "ArnLike": {"AWS:SourceArn": source_arn},
+                    },
+                }
+            ],
+        }
+    )
+
+
+def scripted_clients(
+    plan: Any,
+    *,
+    alias_status: str = "PREPARED",
+    health_status: int = 200,
+    events: list[dict[str, Any]] | None = None,
+    with_outputs: bool = False,
+) -> tuple[AwsClients, list[Any]]:
+    agent, agent_stub = stubbed("bedrock-agent")
+    fn, fn_stub = stubbed("lambda")
+    ssm, ssm_stub = stubbed("ssm")
+    if with_outputs:
+        outputs = {"agent_id": AGENT_ID, "alias_id": ALIAS_ID}
+        ssm_stub.add_response(
+            "get_parameter", {"Parameter": {"Name": "/esa-test/deployment", "Value": json.dumps(outputs)}}
+        )
+    agent_stub.add_response("get_agent", {"agent": agent_body(plan, "PREPARED")}, {"agentId": AGENT_ID})
+    agent_stub.add_response(
+        "get_agent_alias",
+        {
+            "agentAlias": alias_body(
+                plan, alias_status, failureReasons=[] if alias_status == "PREPARED" else ["Version 2 failed"]
+            )
+        },
+    )
+    agent_stub.add_response(
+        "list_agent_action_groups",
+        {
+            "actionGroupSummaries": [
+                {
+                    "actionGroupId": GROUP_ID,
+                    "actionGroupName": "security-assessment",
+                    "actionGroupState": "ENABLED",
+                    "updatedAt": NOW,
+                }
+            ]
+        },
+        {"agentId": AGENT_ID, "agentVersion": "1"},
+    )
+    agent_stub.add_response("get_agent_action_group", {"agentActionGroup": action_group_body(plan, agentVersion="1")})
+    fn_stub.add_response("get_function_configuration", function_configuration(plan))
+    fn_stub.add_response("get_policy", {"Policy": resource_policy(plan, agent_arn()), "RevisionId": "1"})
+    body = json.dumps({"summary": "ok"})
+    fn_stub.add_response(
+        "invoke",
+        {
+            "StatusCode": 200,
+            "Payload": streaming(
+                {
+                    "messageVersion": "1.0",
+                    "response": {
+                        "httpStatusCode": health_status,
+                        "responseBody": {"application/json": {"body": body}},
+                    },
+                }
+            ),
+        },
+    )
+    runtime = RecordedRuntime(RECORDED_EVENTS if events is None else events)
+    clients = AwsClients(
+        region=REGION,
+        overrides={
+            "bedrock-agent": agent,
+            "lambda": fn,
+            "lambda-invoke": fn,
+            "ssm": ssm,
+            "bedrock-agent-runtime": runtime,
+        },
+    )
+    return clients, [agent_stub, fn_stub, ssm_stub, runtime]
+
+
+def test_a_healthy_deployment_passes_every_check_one_line_each() -> None:
+    plan = plan_for()
+    clients, (agent_stub, fn_stub, *_rest, runtime) = scripted_clients(plan)
+    report, out = reporter()
+    results = Validator(plan, clients, report).run(AGENT_ID, ALIAS_ID)
+    agent_stub.assert_no_pending_responses()
+    fn_stub.assert_no_pending_responses()
+    assert all(r.passed for r in results), out.getvalue()
+    lines = out.getvalue().splitlines()
+    assert [line.split("  ")[1].split(":")[0] for line in lines] == [
+        "agent PREPARED",
+        "alias PREPARED",
+        "action group security-assessment",
+        "function esa-test-actions configuration",
+        "function resource policy",
+        "direct /health invocation",
+        "InvokeAgent smoke question",
+    ]
+    assert "the agent called GET /health" in lines[-1]
+    request = runtime.requests[0]
+    assert request["enableTrace"] is True and request["agentAliasId"] == ALIAS_ID
+
+
+def test_failures_name_the_fix_and_the_cli_exits_non_zero() -> None:
+    plan = plan_for()
+    clients, _ = scripted_clients(
+        plan,
+        alias_status="FAILED",
+        health_status=424,
+        events=[{"chunk": {"bytes": b"I cannot tell."}}],
+        with_outputs=True,
+    )
+    out = io.StringIO()
+    code = main(
+        ["--validate", "--region", REGION, "--agent-name", "esa-test", "--account-id", ACCOUNT],
+        stdout=out,
+        clients=clients,
+    )
+    text = out.getvalue()
+    assert code == 1
+    assert "FAIL  alias PREPARED: it is FAILED: Version 2 failed  Fix: Run the same deploy command again" in text
+    assert "FAIL  direct /health invocation: status 424" in text
+    assert "FAIL  InvokeAgent smoke question: the agent did not call security-assessment" in text
+    assert "PASS  function resource policy" in text
+    assert text.rstrip().endswith("4 passed, 3 failed")
+
+
+def test_the_health_event_is_a_bedrock_event_for_get_health() -> None:
+    event = health_event(plan_for(), AGENT_ID)
+    assert (event["apiPath"], event["httpMethod"], event["actionGroup"]) == (
+        "/health",
+        "GET",
+        "security-assessment",
+    )
+
+
+def test_a_gateway_deployment_is_validated_without_an_agent() -> None:
+    from tests.contract.deploy.deploy_stubs import gateway_plan
+
+    plan = gateway_plan()
+    control, control_stub = stubbed("bedrock-agentcore-control")
+    fn, fn_stub = stubbed("lambda")
+    ssm, ssm_stub = stubbed("ssm")
+    ssm_stub.add_response(
+        "get_parameter",
+        {"Parameter": {"Name": "/esa-test/deployment", "Value": json.dumps({"gateway_id": "gw-1"})}},
+    )
+    control_stub.add_response(
+        "get_gateway",
+        {
+            "gatewayArn": f"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT}:gateway/gw-1",
+            "gatewayId": "gw-1",
+            "gatewayUrl": "https://gw-1.example/mcp",
+            "createdAt": NOW,
+            "updatedAt": NOW,
+            "status": "READY",
+            "name": "esa-test",
+            "authorizerType": "AWS_IAM",
+        },
+        {"gatewayIdentifier": "gw-1"},
+    )
+    control_stub.add_response(
+        "list_gateway_targets",
+        {"items": [{"targetId": "T1", "name": "security", "status": "READY", "createdAt": NOW, "updatedAt": NOW}]},
+    )
+    fn_stub.add_response("get_function_configuration", function_configuration(plan))
+    body = json.dumps({"summary": "ok"})
+    fn_stub.add_response(
+        "invoke",
+        {
+            "StatusCode": 200,
+            "Payload": streaming(
+                {
+                    "messageVersion": "1.0",
+                    "response": {"httpStatusCode": 200, "responseBody": {"application/json": {"body": body}}},
+                }
+            ),
+        },
+    )
+    clients = AwsClients(
+        region=REGION,
+        overrides={"bedrock-agentcore-control": control, "lambda": fn, "lambda-invoke": fn, "ssm": ssm},
+    )
+    out = io.StringIO()
+    args = [
+        "--validate",
+        "--target",
+        "agentcore-gateway",
+        "--agent-name",
+        "esa-test",
+        "--region",
+        REGION,
+        "--account-id",
+        ACCOUNT,
+    ]
+    assert main(args, stdout=out, clients=clients) == 0, out.getvalue()
+    assert "PASS  gateway READY: https://gw-1.example/mcp" in out.getvalue()
+    assert out.getvalue().rstrip().endswith("3 passed, 0 failed")

@@ -1,0 +1,172 @@
+"""The seed's three conversations, as Bedrock events the agent would send, through the handler to the
+sandbox; each answer is checked for what the seed promises."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from agent_config.bedrock import BedrockAgentResponse, build_event
+from agent_config.checks.catalogue import load_catalogue
+from agent_config.cli import LocalLambdaContext
+from agent_config.enhanced_security_agent import lambda_handler
+from agent_config.knowledge.corpus import load_corpus
+from agent_config.runtime import AgentRuntime
+
+pytestmark = pytest.mark.integration
+
+SESSION = "seed-conversation-0001"
+BUDGET = 20_000
+
+
+def _ask(
+    api_path: str,
+    parameters: dict[str, str] | None = None,
+    template: str | None = None,
+    text: str = "",
+    attributes: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    event = build_event(
+        api_path,
+        parameters,
+        api_template=template,
+        session_id=SESSION,
+        input_text=text,
+        session_attributes=attributes,
+    )
+    response = lambda_handler(event, LocalLambdaContext(280))
+    BedrockAgentResponse.model_validate(response)
+    raw_body = response["response"]["responseBody"]["application/json"]["body"]
+    assert len(raw_body.encode("utf-8")) < BUDGET, f"{api_path}: {len(raw_body)} bytes"
+    return response["response"]["httpStatusCode"], json.loads(raw_body), response
+
+
+def _known_urls() -> set[str]:
+    urls = {link.url for control in load_catalogue().all() for link in control.documentation}
+    urls |= {entry.url for entry in load_corpus().entries}
+    return urls
+
+
+@pytest.fixture(scope="module")
+def comprehensive(sandbox_runtime: AgentRuntime) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    return _ask("/security/assessment", text="Perform a comprehensive security assessment of my AWS environment")
+
+
+def test_a_comprehensive_assessment_answers_with_status_priorities_docs_and_a_plan(
+    comprehensive: tuple[int, dict[str, Any], dict[str, Any]],
+) -> None:
+    status, body, response = comprehensive
+
+    assert status == 200
+    data = body["data"]
+    assert "controls fail" in body["summary"]
+    assert data["scores"]["pass_ratio"]["formula"]
+    findings = data["findings"]
+    assert findings[0]["priority"] == 1
+    assert all(f["why_this_rank"] for f in findings)
+    assert all(f["status"] == "FAIL" for f in findings)
+    assert data["action_plan"][0]["phase"] == "now"
+    known = _known_urls()
+    linked = [url for f in findings for url in f.get("docs", [])]
+    assert linked and all(url in known for url in linked)
+    assert data["paging"]["pages"] >= 2  # the sandbox has more failures than fit in 20 KB
+    assert response["sessionAttributes"]["last_assessment_id"] == data["assessment_id"]
+
+
+def test_the_next_report_page_holds_the_next_findings(
+    comprehensive: tuple[int, dict[str, Any], dict[str, Any]],
+) -> None:
+    _, first, _ = comprehensive
+    assessment_id = first["data"]["assessment_id"]
+
+    status, body, _ = _ask(
+        f"/security/reports/{assessment_id}",
+        {"assessment_id": assessment_id, "page": "2"},
+        template="/security/reports/{assessment_id}",
+    )
+
+    assert status == 200
+    assert body["data"]["page"] == 2
+    first_ids = {f["finding_id"] for f in first["data"]["findings"]}
+    assert first_ids.isdisjoint({f["finding_id"] for f in body["data"]["findings"]})
+
+
+def test_a_remediation_plan_for_one_finding_says_what_changes_breaks_and_verifies(
+    comprehensive: tuple[int, dict[str, Any], dict[str, Any]],
+) -> None:
+    _, first, _ = comprehensive
+    finding_id = first["data"]["findings"][0]["finding_id"]
+
+    status, body, _ = _ask(
+        f"/security/remediation/{finding_id}",
+        {"finding_id": finding_id},
+        template="/security/remediation/{finding_id}",
+    )
+
+    assert status == 200
+    plan = body["data"]["plan"]
+    assert plan["executed"] is False
+    assert plan["cli_commands"] and plan["verify_with"] and "may_break" in plan
+    assert body["documentation"]
+
+
+def test_analyzing_s3_shows_bucket_controls_fixes_and_best_practices(sandbox_runtime: AgentRuntime) -> None:
+    status, body, _ = _ask(
+        "/security/resources/{service}",
+        {"service": "s3", "region": "us-east-1"},
+        template="/security/resources/{service}",
+        text="Analyze my S3 bucket security configuration",
+    )
+
+    assert status == 200
+    data = body["data"]
+    assert data["controls"]["S3.8"] == "FAILED"
+    assert data["controls"]["S3.2"] == "FAILED"
+    assert {f["control_id"] for f in data["findings"]} >= {"S3.2", "S3.8"}
+    assert data["remediation_steps"] and data["remediation_steps"][0]["verify"]
+    assert data["best_practices"]
+
+
+def test_well_architected_alignment_separates_gaps_from_process_practices(
+    sandbox_runtime: AgentRuntime,
+) -> None:
+    status, body, _ = _ask(
+        "/security/compliance/{framework}",
+        {"framework": "well-architected"},
+        template="/security/compliance/{framework}",
+        text="Help me align with AWS Well-Architected Security Pillar",
+    )
+
+    assert status == 200
+    data = body["data"]
+    assert data["gaps"]
+    assert data["not_assessable_automatically"]
+    assert data["roadmap"]
+    assert data["executive_summary"]["posture"]
+    assert "never as passed" in body["summary"]
+
+
+def test_the_executive_summary_reports_the_session(
+    comprehensive: tuple[int, dict[str, Any], dict[str, Any]],
+) -> None:
+    status, body, _ = _ask("/security/summary")
+
+    assert status == 200
+    assert body["data"]["top_risks_in_business_terms"]
+    assert body["data"]["next_steps"]
+
+
+def test_documentation_search_returns_official_pages(sandbox_runtime: AgentRuntime) -> None:
+    status, body, _ = _ask("/security/documentation", {"q": "S3 block public access"})
+
+    assert status == 200
+    assert body["data"]["results"][0]["url"].startswith("https://docs.aws.amazon.com/")
+
+
+def test_security_hub_findings_are_listed_from_the_security_server(sandbox_runtime: AgentRuntime) -> None:
+    status, body, _ = _ask("/security/findings", {"source": "securityhub", "region": "us-east-1"})
+
+    assert status in (200, 424)
+    assert body.get("summary") or body.get("message")
