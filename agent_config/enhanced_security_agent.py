@@ -33,7 +33,7 @@ from agent_config.bedrock import (
     string_map,
 )
 from agent_config.orchestration.deadline import Deadline
-from agent_config.routes import DEFAULT_BUDGET_S, app
+from agent_config.routes import DEFAULT_BUDGET_S, SESSION_UPDATES, app
 from agent_config.utils.error_handling import AgentError
 from agent_config.utils.logging_utils import bind_request, ensure_logging_configured, get_logger
 
@@ -90,13 +90,14 @@ def _bedrock_handler(event: Any, context: Any) -> dict[str, Any]:
 
 def answer_openapi_event(event: dict[str, Any], parsed: BedrockAgentEvent, context: Any) -> dict[str, Any]:
     """Route one OpenAPI action-group event and return the validated Bedrock response."""
-    app.append_context(deadline=_request_deadline(context), session_updates={})
+    app.append_context(deadline=_request_deadline(context))
+    updates: dict[str, str] = {}
+    token = SESSION_UPDATES.set(updates)
     try:
         response = app.resolve(_concrete_path(event, parsed), context)
-        updates = dict(app.context.get("session_updates") or {})
     except Exception:
         log.exception("unhandled_error", api_path=parsed.apiPath)
-        updates = {}
+        updates.clear()
         response = api_response(
             event,
             500,
@@ -107,6 +108,7 @@ def answer_openapi_event(event: dict[str, Any], parsed: BedrockAgentEvent, conte
             ),
         )
     finally:
+        SESSION_UPDATES.reset(token)
         app.clear_context()
         _flush_metrics()
     return _finalise(event, response, updates)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -48,6 +49,9 @@ DEFAULT_BUDGET_S = 60.0
 BACKSTOP_GRACE_S = 1.0
 
 app = BedrockAgentResolver()
+SESSION_UPDATES: ContextVar[dict[str, str]] = ContextVar("session_updates")
+"""Small pointers an operation wants in Bedrock's session attributes (Powertools clears its own
+routing context when `resolve` returns, so they are kept here for the handler to merge)."""
 
 RegionQuery = Annotated[
     str | None,
@@ -309,7 +313,7 @@ def _operate(work: Work) -> AgentAnswer:
     try:
         return state.run(lambda: work(actions, ctx), current_deadline().remaining() + BACKSTOP_GRACE_S)
     finally:
-        app.context.setdefault("session_updates", {}).update(ctx.session_updates)
+        SESSION_UPDATES.get().update(ctx.session_updates)
 
 
 def current_deadline() -> Deadline:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import cold_start, fanout
+from bench import assessment, cold_start, fanout
 
-BENCHMARKS = {"fanout": fanout.main, "cold_start": cold_start.main}
+BENCHMARKS = {"fanout": fanout.main, "cold_start": cold_start.main, "assessment": assessment.main}
 
 
 def main(argv: list[str]) -> int:

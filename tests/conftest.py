@@ -98,6 +98,15 @@ def scripted_runtime() -> Iterator[tuple[AgentRuntime, ScriptedOrchestrator]]:
         runtime.loop.stop()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_boto3_default_session() -> None:
+    """boto3 caches a default session with the profile and config files of the moment it was made;
+    tests that point AWS_CONFIG_FILE elsewhere (and remove the file after) must not leak into others."""
+    import boto3
+
+    boto3.DEFAULT_SESSION = None
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"

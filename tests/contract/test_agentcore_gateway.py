@@ -17,7 +17,6 @@ from agent_config.agentcore_gateway import (
     gateway_tool_name,
     is_gateway_invocation,
     routes_from_schema,
-    schema_routes,
     strip_target_prefix,
     tool_definitions,
 )
@@ -181,9 +180,8 @@ def test_a_gateway_call_round_trips_through_the_real_handler(scripted_runtime: A
     tool = gateway_tool_name(context)
     assert tool is not None
 
-    # WHEN it is translated, handled as a Bedrock event, and translated back
-    event = gateway_to_bedrock_event({"region": "eu-west-1"}, tool, schema_routes(), context)
-    result = bedrock_to_gateway_result(lambda_handler(event, context))
+    # WHEN the gateway invokes the Lambda with the tool's arguments as the event
+    result = lambda_handler({"region": "eu-west-1"}, context)
 
     # THEN the tool result is the handler's answer for that region
     assert result["isError"] is False
@@ -192,11 +190,17 @@ def test_a_gateway_call_round_trips_through_the_real_handler(scripted_runtime: A
     assert orchestrator.calls[-1].arguments["region"] == "eu-west-1"
 
 
+def test_an_unknown_gateway_tool_is_a_tool_error_naming_it(scripted_runtime: Any) -> None:
+    result = lambda_handler({}, gateway_context("security___launchRockets"))
+
+    assert result["isError"] is True
+    assert "launchRockets" in result["content"][0]["text"]
+
+
 def test_an_invalid_argument_comes_back_as_a_tool_error_with_the_handlers_guidance(
     scripted_runtime: Any,
 ) -> None:
     context = gateway_context("security___getSecurityServices")
-    event = gateway_to_bedrock_event({"region": "not a region"}, "getSecurityServices", schema_routes(), context)
-    result = bedrock_to_gateway_result(lambda_handler(event, context))
+    result = lambda_handler({"region": "not a region"}, context)
     assert result["isError"] is True
     assert "region" in json.loads(result["content"][0]["text"])["message"]
