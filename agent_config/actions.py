@@ -134,8 +134,10 @@ async def service_analysis(
     regions = [region] if region else list(ctx.config.default_regions)
     request = parse_request(regions, [service])
     current = await _assess(ctx, request)
+    previous = await _previous(ctx, current)
     if resource:
         current = _only_resource(current, resource)
+        previous = _only_resource(previous, resource) if previous else None
     engine = AnswerEngine()
     answer = engine.transform_multi_source_response(current)
     answer = engine.format_with_documentation_links(answer, await _knowledge_docs(ctx, current))
@@ -143,12 +145,14 @@ async def service_analysis(
     statuses = control_statuses(current.findings)
     extras: dict[str, Any] = {
         "service": service,
+        "changes_since_previous": engine.create_contextual_analysis(current, previous),
         "controls": {control: status.value for control, status in sorted(statuses.items())},
         "best_practices": [link.model_dump() for link in best_practices],
         "remediation_steps": [
             {
                 "phase": s.phase,
                 "step": s.title,
+                "effort": s.effort,
                 "console": s.remediation.console_steps[:4],
                 "cli": s.remediation.cli_commands[:3],
                 "may_break": s.remediation.may_break,
@@ -164,7 +168,9 @@ async def service_analysis(
 
 async def compliance(ctx: OperationContext, framework: str) -> AgentAnswer:
     """Alignment with a framework: requirements passed, failed, without data, not assessable."""
-    current = await _latest(ctx) or await _assess(ctx, parse_request(list(ctx.config.default_regions), None))
+    current = await _latest_comprehensive(ctx) or await _assess(
+        ctx, parse_request(list(ctx.config.default_regions), None)
+    )
     definition = load_framework(framework)
     score = next(f for f in current.frameworks if f.framework == framework)
     failing_controls = {f.control_id for f in current.findings if f.status is FindingStatus.FAIL}
@@ -188,9 +194,7 @@ async def compliance(ctx: OperationContext, framework: str) -> AgentAnswer:
         f"data, and {score.not_assessable} cannot be assessed automatically (process practices, reported as "
         f"such, never as passed). Score {_pct(score.score.value)} ({score.score.formula})."
     )
-    not_assessable = [
-        {"requirement": r.id, "title": r.title, "why": r.reason, "docs": r.url} for r in definition.not_assessable()
-    ]
+    not_assessable = [f"{r.id}: {r.title}" for r in definition.not_assessable()]
     body: dict[str, Any] = {
         "framework": framework,
         "assessment_id": current.assessment_id,
@@ -201,10 +205,17 @@ async def compliance(ctx: OperationContext, framework: str) -> AgentAnswer:
             for s in plan.steps
         ],
         "not_assessable_automatically": not_assessable,
-        "executive_summary": current.summary.model_dump(mode="json") if current.summary else {},
+        "not_assessable_note": (
+            "These practices (threat models, incident plans, data classification...) need people, not APIs: "
+            "review them with the Well-Architected Tool or your own process."
+        ),
+        "executive_summary": {
+            "posture": current.summary.posture if current.summary else "",
+            "top_risks": current.summary.top_risks[:3] if current.summary else [],
+        },
         "data_notice": DATA_NOTICE,
     }
-    body = shrink_to_fit(body, ctx.budget - 1500, ("not_assessable_automatically", "roadmap", "gaps"))
+    body = shrink_to_fit(body, ctx.budget - 2500, ("roadmap", "not_assessable_automatically", "gaps"))
     docs = [DocumentationLink(title=definition.title, url=definition.source_url)]
     return AgentAnswer(summary=summary, data=body, documentation=docs, degraded=current.degraded)
 
@@ -426,9 +437,9 @@ async def _recent(ctx: OperationContext, count: int) -> list[SecurityAssessment]
         return []
 
 
-async def _latest(ctx: OperationContext) -> SecurityAssessment | None:
-    recent = await _recent(ctx, 1)
-    return recent[0] if recent else None
+async def _latest_comprehensive(ctx: OperationContext) -> SecurityAssessment | None:
+    """The session's latest assessment of every service (a framework needs them all)."""
+    return next((a for a in await _recent(ctx, 5) if a.services is None), None)
 
 
 async def _previous(ctx: OperationContext, current: SecurityAssessment) -> SecurityAssessment | None:

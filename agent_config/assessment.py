@@ -61,7 +61,7 @@ async def run_assessment(
     results = registry.evaluate_all(regions, report.evidence, services=request.services, now=started, **kwargs)
     findings = findings_from_results(results, account_id, _evidence_source(report), observed_at=started)
     server_findings, server_degraded = normalise_security_server(server_results, account_id)
-    findings += server_findings
+    findings += [f for f in server_findings if in_scope(f, request.services)]
     degraded = [*report.degraded, *server_degraded, *_caps(regions, report, request, kwargs)]
     assessment = SecuritySynthesizer().synthesize_security_assessment(
         findings, degraded, assessment_id=new_assessment_id()
@@ -75,7 +75,19 @@ async def run_assessment(
         "security_server_calls": len(server_calls),
         "findings": len(assessment.findings),
     }
-    return assessment.model_copy(update={"stats": stats, "regions": regions, "account_id": account_id})
+    services = list(request.services) if request.services is not None else None
+    return assessment.model_copy(
+        update={"stats": stats, "regions": regions, "account_id": account_id, "services": services}
+    )
+
+
+def in_scope(finding: Finding, services: Sequence[str] | None) -> bool:
+    """Whether a Security server finding belongs to an assessment limited to `services` (the check
+    module that owns its control decides; findings with project ids belong to no service's scope)."""
+    if services is None:
+        return True
+    owner = registry.CONTROL_OWNERS.get(finding.control_id)
+    return owner is not None and owner.SERVICE in services
 
 
 def new_assessment_id() -> str:

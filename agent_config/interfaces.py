@@ -260,6 +260,7 @@ class SecurityAssessment(_Model):
     assessment_id: str
     account_id: str | None = None
     regions: list[str] = Field(default_factory=list)
+    services: list[str] | None = Field(default=None, description="The services assessed; None for all.")
     findings: list[Finding] = Field(default_factory=list)
     prioritized: list[PrioritizedFinding] = Field(default_factory=list)
     scores: list[Score] = Field(default_factory=list)

@@ -26,6 +26,7 @@ from agent_config import runtime
 from agent_config.bedrock import ErrorBody
 from agent_config.interfaces import AgentAnswer
 from agent_config.orchestration.deadline import Deadline
+from agent_config.response.budget import fit_answer
 from agent_config.utils.error_handling import AgentError, DependencyFailed, ErrorKind, InvalidInput
 from agent_config.utils.logging_utils import get_logger
 
@@ -46,6 +47,8 @@ FRAMEWORKS = ("well-architected", "fsbp", "cis")
 FRAMEWORK_ALIASES = {"wa": "well-architected", "wellarchitected": "well-architected", "aws-fsbp": "fsbp"}
 FINDING_SOURCES = ("guardduty", "securityhub", "inspector", "accessanalyzer", "macie")
 DEFAULT_BUDGET_S = 60.0
+RESPONSE_ENVELOPE_BYTES = 200
+"""Kept back from the byte budget for the JSON of the response around the answer."""
 BACKSTOP_GRACE_S = 1.0
 
 app = BedrockAgentResolver()
@@ -311,7 +314,8 @@ def _operate(work: Work) -> AgentAnswer:
         direct=state.direct,
     )
     try:
-        return state.run(lambda: work(actions, ctx), current_deadline().remaining() + BACKSTOP_GRACE_S)
+        answer = state.run(lambda: work(actions, ctx), current_deadline().remaining() + BACKSTOP_GRACE_S)
+        return fit_answer(answer, state.config.max_response_bytes - RESPONSE_ENVELOPE_BYTES)
     finally:
         SESSION_UPDATES.get().update(ctx.session_updates)
 

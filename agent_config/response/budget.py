@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+AgentAnswerT = TypeVar("AgentAnswerT", bound=BaseModel)
 
 SAFETY_BYTES = 600
 """Room kept for the paging note and the JSON punctuation around the list."""
@@ -58,3 +62,31 @@ def shrink_to_fit(body: dict[str, Any], limit: int, trimmable: Sequence[str]) ->
         if dropped:
             result.setdefault("omitted", {})[field] = dropped
     return result
+
+
+def fit_answer(answer: AgentAnswerT, limit: int) -> AgentAnswerT:
+    """The guarantee every operation ends with: the serialised answer is under `limit` bytes.
+
+    Operations page their main lists themselves; this catches what is left (a long gap analysis,
+    many degraded notes) by trimming the longest lists from their tails, recording in
+    `data["omitted"]` how many items each lost, so nothing disappears without a word.
+    """
+    body = answer.model_dump(mode="json")
+    if size_of(body) <= limit:
+        return answer
+    data = dict(body.get("data") or {})
+    omitted: dict[str, int] = dict(data.get("omitted") or {})
+    degraded = list(body.get("degraded") or [])
+    if len(degraded) > 5:
+        omitted["degraded"] = omitted.get("degraded", 0) + len(degraded) - 5
+        degraded = degraded[:5]
+    body = {**body, "degraded": degraded}
+    while size_of({**body, "data": {**data, "omitted": omitted}}) > limit:
+        lists = [(size_of(v), k) for k, v in data.items() if isinstance(v, list) and v]
+        if not lists:
+            break
+        _, longest = max(lists)
+        data[longest] = data[longest][:-1]
+        omitted[longest] = omitted.get(longest, 0) + 1
+    body["data"] = {**data, "omitted": omitted} if omitted else data
+    return type(answer).model_validate(body)

@@ -210,6 +210,14 @@ class AnswerEngine:
         )
 
 
+def _short_name(resource: str) -> str:
+    """`arn:aws:s3:::acme-uploads` -> `acme-uploads`; `...:security-group/sg-1` -> `sg-1`; ids unchanged."""
+    if not resource.startswith("arn:"):
+        return resource
+    tail = resource.split(":", 5)[-1]
+    return tail.rsplit("/", 1)[-1] or resource
+
+
 def _phase(items: Sequence[PrioritizedFinding]) -> str:
     worst = items[0]
     reasons = " ".join(worst.reasons)
@@ -241,5 +249,5 @@ def _risk_reduction(weight: int | None, severity: Severity, count: int) -> str:
 
 
 def _brief(fingerprint: FindingFingerprint) -> str:
-    resource = neutralize(fingerprint.resource or "account")
+    resource = neutralize(_short_name(fingerprint.resource) or "account")
     return f"{fingerprint.control_id} ({fingerprint.severity.value}) on {resource} in {fingerprint.region}"

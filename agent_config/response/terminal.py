@@ -108,7 +108,7 @@ def _compliance(data: dict[str, Any]) -> list[str]:
         )
     process = data.get("not_assessable_automatically") or []
     if process:
-        lines.append(f"    not assessable automatically: {len(process)} process practices (e.g. {process[0]['title']})")
+        lines.append(f"    not assessable automatically: {len(process)} process practices (e.g. {process[0]})")
     return lines
 
 

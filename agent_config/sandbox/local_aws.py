@@ -64,7 +64,9 @@ class LocalAws:
         """A boto3 client bound to the local AWS (never to the real one, whatever the environment says)."""
         import boto3
 
-        return boto3.client(
+        # A session of its own: boto3's process-wide default session remembers the profile and
+        # config files of the moment it was made, which may be an earlier, removed sandbox's.
+        return boto3.session.Session().client(
             service,  # type: ignore[call-overload]
             region_name=region or self.region,
             endpoint_url=self.endpoint_url,

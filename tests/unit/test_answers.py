@@ -165,3 +165,21 @@ def test_documentation_comes_from_the_knowledge_server_first_then_the_catalogue(
     assert card["docs"][0].endswith("access-control-block-public-access.html")
     assert len(card["docs"]) == 2
     assert all(link.url.startswith("https://") for link in linked.documentation)
+
+
+def test_any_answer_is_fitted_under_the_budget_saying_what_was_omitted() -> None:
+    from agent_config.interfaces import AgentAnswer, DegradedSource
+    from agent_config.response.budget import fit_answer
+
+    answer = AgentAnswer(
+        summary="s",
+        data={"gaps": [{"requirement": f"r{i}", "text": "x" * 200} for i in range(200)], "score": 1},
+        degraded=[DegradedSource(server="security", reason="r" * 100) for _ in range(20)],
+    )
+
+    fitted = fit_answer(answer, 20_000)
+
+    assert size_of(fitted.model_dump(mode="json")) <= 20_000
+    assert fitted.data["omitted"]["gaps"] == 200 - len(fitted.data["gaps"])
+    assert fitted.data["omitted"]["degraded"] == 15
+    assert fitted.data["score"] == 1
