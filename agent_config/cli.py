@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the OpenAPI schema for the action group")
     schema.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    schema.add_argument(
+        "--function-details", action="store_true", help="the function schema for function-details action groups"
+    )
     schema.set_defaults(run=_schema)
 
     sandbox = commands.add_parser("sandbox", help="the local AWS world")
@@ -126,7 +129,12 @@ def _lambda_invoke(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     from agent_config.schema import openapi_schema_json
 
-    text = openapi_schema_json()
+    if args.function_details:
+        from agent_config.function_routes import function_schema
+
+        text = json.dumps(function_schema(), indent=2)
+    else:
+        text = openapi_schema_json()
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
     else:

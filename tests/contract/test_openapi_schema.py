@@ -71,3 +71,22 @@ def test_every_reference_resolves(schema: dict[str, Any]) -> None:
     text = json.dumps(schema)
     for ref in set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', text)):
         assert ref in schema["components"]["schemas"], ref
+
+
+FUNCTION_NAME = re.compile(r"^([0-9a-zA-Z][_-]?){1,100}$")
+
+
+def test_the_function_details_schema_fits_bedrock_limits() -> None:
+    from agent_config.function_routes import function_schema
+
+    functions = function_schema()["functions"]
+    schema_operations = {op["operationId"] for _, _, op in _operations(openapi_schema())}
+    assert {f["name"] for f in functions} == schema_operations
+    for function in functions:
+        assert FUNCTION_NAME.match(function["name"])
+        assert function["description"] and len(function["description"]) <= 1200
+        assert len(function["parameters"]) <= 5
+        for name, parameter in function["parameters"].items():
+            assert FUNCTION_NAME.match(name)
+            assert parameter["type"] in ("string", "integer", "number", "boolean")
+            assert parameter["description"]

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from agent_config.bedrock import BedrockAgentResponse, build_event
+from agent_config.bedrock import BedrockAgentResponse, ErrorBody, build_event
+from agent_config.interfaces import AgentAnswer
 from agent_config.checks.catalogue import load_catalogue
 from agent_config.cli import LocalLambdaContext
 from agent_config.enhanced_security_agent import lambda_handler
@@ -40,7 +41,11 @@ def _ask(
     BedrockAgentResponse.model_validate(response)
     raw_body = response["response"]["responseBody"]["application/json"]["body"]
     assert len(raw_body.encode("utf-8")) < BUDGET, f"{api_path}: {len(raw_body)} bytes"
-    return response["response"]["httpStatusCode"], json.loads(raw_body), response
+    status = response["response"]["httpStatusCode"]
+    body = json.loads(raw_body)
+    # every answer validates against the schema its operation declares (AgentAnswer or ErrorBody)
+    (AgentAnswer if status == 200 else ErrorBody).model_validate(body)
+    return status, body, response
 
 
 def _known_urls() -> set[str]:

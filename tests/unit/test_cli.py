@@ -48,3 +48,11 @@ def test_lambda_invoke_reports_unreadable_and_non_json_events(tmp_path: Path) ->
 
 def test_no_command_is_a_usage_error() -> None:
     assert main([]) == 2
+
+
+def test_schema_prints_the_function_details_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "--function-details"]) == 0
+
+    functions = json.loads(capsys.readouterr().out)["functions"]
+    assert {f["name"] for f in functions} >= {"getHealth", "runAssessment", "getReportPage"}
+    assert all(len(f["parameters"]) <= 5 for f in functions)
