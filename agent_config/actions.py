@@ -31,7 +31,7 @@ from agent_config.interfaces import (
 )
 from agent_config.orchestration.deadline import Deadline
 from agent_config.orchestration.planner import AssessmentRequest, parse_request
-from agent_config.response.budget import list_budget, paginate, shrink_to_fit, size_of
+from agent_config.response.budget import list_budget, paginate, shrink_to_fit
 from agent_config.response.engine import AnswerEngine
 from agent_config.response.neutralize import DATA_NOTICE
 from agent_config.response.scoring import control_statuses
@@ -508,11 +508,8 @@ def _paged(
         "PASS": passed,
         "other": len(cards) - len(failing_cards) - passed,
     }
-    result = answer.model_copy(update={"summary": summary, "data": data, "degraded": [*answer.degraded, *ctx.notes]})
-    if size_of(result.model_dump(mode="json")) > ctx.budget:
-        trimmed = shrink_to_fit(result.model_dump(mode="json"), ctx.budget, ("documentation",))
-        result = AgentAnswer.model_validate(trimmed)
-    return result
+    # the route fits the whole answer to the budget (`fit_answer`) once more before it leaves
+    return answer.model_copy(update={"summary": summary, "data": data, "degraded": [*answer.degraded, *ctx.notes]})
 
 
 async def _knowledge_docs(ctx: OperationContext, assessment: SecurityAssessment) -> dict[str, list[DocumentationLink]]:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from agent_config.bedrock import BedrockAgentResponse, ErrorBody, build_event
-from agent_config.interfaces import AgentAnswer
 from agent_config.checks.catalogue import load_catalogue
 from agent_config.cli import LocalLambdaContext
 from agent_config.enhanced_security_agent import lambda_handler
+from agent_config.interfaces import AgentAnswer
 from agent_config.knowledge.corpus import load_corpus
 from agent_config.runtime import AgentRuntime
 
