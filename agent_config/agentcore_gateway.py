@@ -17,7 +17,7 @@ Handler integration (`agent_config/enhanced_security_agent.py`)::
         tool = gateway.gateway_tool_name(context)
         if tool is not None:
             try:
-                routes = gateway.schema_routes()
+                routes = schema_routes()  # from agent_config.schema
                 bedrock_event = gateway.gateway_to_bedrock_event(event, tool, routes, context)
             except gateway.GatewayEventError as exc:
                 return gateway.gateway_error_result(str(exc))
@@ -32,10 +32,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from functools import cache
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict
+from agent_config.schema import Route
 
 TOOL_NAME_KEY: Final = "bedrockAgentCoreToolName"
 SESSION_ID_KEY: Final = "bedrockAgentCoreSessionId"
@@ -44,115 +43,10 @@ GATEWAY_ACTION_GROUP: Final = "agentcore-gateway"
 """The `actionGroup` the translated events carry, so logs show which front door a call came in by."""
 MESSAGE_VERSION: Final = "1.0"
 _SESSION_ID_CHARS = re.compile(r"[^0-9a-zA-Z._:-]")
-_METHODS: Final = ("get", "post", "put", "patch", "delete")
 
 
 class GatewayEventError(ValueError):
     """A gateway call that cannot be translated (unknown tool, arguments not an object)."""
-
-
-class Parameter(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    location: str
-    """`query`, `path` or `body` (a property of the JSON request body)."""
-    type: str
-    description: str = ""
-    required: bool = False
-
-
-class Route(BaseModel):
-    """One operation of the OpenAPI schema: what a tool name maps to."""
-
-    model_config = ConfigDict(frozen=True)
-
-    operation_id: str
-    method: str
-    path: str
-    summary: str = ""
-    description: str = ""
-    parameters: tuple[Parameter, ...] = ()
-
-
-# ---------------------------------------------------------------------------------------------
-# The schema as routes
-# ---------------------------------------------------------------------------------------------
-
-
-def routes_from_schema(schema: Mapping[str, Any]) -> dict[str, Route]:
-    """Every operation of an OpenAPI document, by operationId, in the document's order."""
-    components = schema.get("components", {}).get("schemas", {})
-    routes: dict[str, Route] = {}
-    for path, item in schema.get("paths", {}).items():
-        for method in _METHODS:
-            operation = item.get(method)
-            if not isinstance(operation, Mapping) or "operationId" not in operation:
-                continue
-            parameters = [
-                Parameter(
-                    name=str(p["name"]),
-                    location=str(p.get("in", "query")),
-                    type=json_type(p.get("schema", {}), components),
-                    description=str(p.get("description") or p.get("schema", {}).get("description") or ""),
-                    required=bool(p.get("required", False)),
-                )
-                for p in operation.get("parameters", [])
-            ]
-            parameters.extend(_body_parameters(operation, components))
-            routes[str(operation["operationId"])] = Route(
-                operation_id=str(operation["operationId"]),
-                method=method.upper(),
-                path=str(path),
-                summary=str(operation.get("summary", "")),
-                description=str(operation.get("description", "")),
-                parameters=tuple(parameters),
-            )
-    return routes
-
-
-def _body_parameters(operation: Mapping[str, Any], components: Mapping[str, Any]) -> list[Parameter]:
-    content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
-    schema = _resolve(content.get("schema", {}), components)
-    required = set(schema.get("required", []))
-    return [
-        Parameter(
-            name=str(name),
-            location="body",
-            type=json_type(prop, components),
-            description=str(_resolve(prop, components).get("description", "")),
-            required=name in required,
-        )
-        for name, prop in schema.get("properties", {}).items()
-    ]
-
-
-def _resolve(node: Mapping[str, Any], components: Mapping[str, Any]) -> Mapping[str, Any]:
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
-        resolved = components.get(ref.rsplit("/", 1)[-1], {})
-        return resolved if isinstance(resolved, Mapping) else {}
-    return node
-
-
-def json_type(node: Mapping[str, Any], components: Mapping[str, Any] | None = None) -> str:
-    """The JSON type of a schema node, looking through `$ref` and one-branch `anyOf`/`oneOf`."""
-    node = _resolve(node, components or {})
-    if isinstance(node.get("type"), str):
-        return str(node["type"])
-    for key in ("anyOf", "oneOf", "allOf"):
-        branches = [b for b in node.get(key, []) if isinstance(b, Mapping) and b.get("type") != "null"]
-        if branches:
-            return json_type(branches[0], components)
-    return "string"
-
-
-@cache
-def schema_routes() -> dict[str, Route]:
-    """Routes of this agent's own schema, computed once per process (the handler's app is loaded)."""
-    from agent_config.schema import openapi_schema
-
-    return routes_from_schema(openapi_schema())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -46,9 +46,10 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     tool = _gateway_tool(context)
     if tool is not None:
         from agent_config import agentcore_gateway as gateway
+        from agent_config.schema import schema_routes
 
         try:
-            bedrock_event = gateway.gateway_to_bedrock_event(event, tool, gateway.schema_routes(), context)
+            bedrock_event = gateway.gateway_to_bedrock_event(event, tool, schema_routes(), context)
         except gateway.GatewayEventError as exc:
             return gateway.gateway_error_result(str(exc))
         return gateway.bedrock_to_gateway_result(_bedrock_handler(bedrock_event, context))

@@ -12,42 +12,21 @@ from __future__ import annotations
 
 import inspect
 import json
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler import BedrockAgentFunctionResolver, BedrockFunctionResponse
 
 from agent_config.bedrock import BedrockAgentEvent, BedrockFunctionEvent, function_response
-from agent_config.schema import openapi_schema
+from agent_config.schema import Route, schema_routes
 
 MAX_PARAMETERS = 5
 MAX_DESCRIPTION = 1200
 _TYPES = {"integer": "integer", "number": "number", "boolean": "boolean"}
 
 
-@dataclass(frozen=True)
-class Operation:
-    name: str
-    method: str
-    path: str
-    description: str
-    parameters: tuple[dict[str, Any], ...]
-
-
-@cache
-def operations() -> dict[str, Operation]:
-    found = {}
-    for path, item in openapi_schema()["paths"].items():
-        for method, operation in item.items():
-            found[operation["operationId"]] = Operation(
-                name=operation["operationId"],
-                method=method.upper(),
-                path=path,
-                description=operation["description"],
-                parameters=tuple(operation.get("parameters", [])),
-            )
-    return found
+def operations() -> dict[str, Route]:
+    return schema_routes()
 
 
 def function_schema() -> dict[str, Any]:
@@ -55,16 +34,16 @@ def function_schema() -> dict[str, Any]:
     functions = []
     for operation in operations().values():
         if len(operation.parameters) > MAX_PARAMETERS:
-            raise ValueError(f"{operation.name} has more than {MAX_PARAMETERS} parameters")
+            raise ValueError(f"{operation.operation_id} has more than {MAX_PARAMETERS} parameters")
         functions.append(
             {
-                "name": operation.name,
+                "name": operation.operation_id,
                 "description": operation.description[:MAX_DESCRIPTION],
                 "parameters": {
-                    p["name"]: {
-                        "type": _TYPES.get(_type_of(p), "string"),
-                        "description": p.get("description", p["name"])[:500],
-                        "required": bool(p.get("required", False)),
+                    p.name: {
+                        "type": _TYPES.get(p.type, "string"),
+                        "description": (p.description or p.name)[:500],
+                        "required": p.required,
                     }
                     for p in operation.parameters
                 },
@@ -74,20 +53,17 @@ def function_schema() -> dict[str, Any]:
     return {"functions": functions}
 
 
-def _type_of(parameter: dict[str, Any]) -> str:
-    schema = parameter.get("schema", {})
-    return str(schema.get("type") or next((s.get("type") for s in schema.get("anyOf", []) if "type" in s), "string"))
-
-
 @cache
 def resolver() -> BedrockAgentFunctionResolver:
     functions = BedrockAgentFunctionResolver()
     for operation in operations().values():
-        functions.tool(name=operation.name, description=operation.description[:MAX_DESCRIPTION])(_dispatcher(operation))
+        functions.tool(name=operation.operation_id, description=operation.description[:MAX_DESCRIPTION])(
+            _dispatcher(operation)
+        )
     return functions
 
 
-def _dispatcher(operation: Operation) -> Any:
+def _dispatcher(operation: Route) -> Any:
     def dispatch(**arguments: Any) -> BedrockFunctionResponse:
         from agent_config.enhanced_security_agent import answer_openapi_event
 
@@ -122,9 +98,9 @@ def _dispatcher(operation: Operation) -> Any:
         )
 
     dispatch.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(p["name"], inspect.Parameter.KEYWORD_ONLY, default=None) for p in operation.parameters]
+        [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=None) for p in operation.parameters]
     )
-    dispatch.__name__ = operation.name
+    dispatch.__name__ = operation.operation_id
     return dispatch
 
 

@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent_config.agentcore_gateway import Route, routes_from_schema, tool_definitions
+from agent_config.agentcore_gateway import tool_definitions
 from agent_config.config import (
     ENVIRONMENT_ENV,
     SSM_PARAMETER_ENV,
@@ -43,6 +43,7 @@ from agent_config.config import (
 from agent_config.deploy import iam
 from agent_config.deploy.errors import DeployError
 from agent_config.interfaces import ServerRole
+from agent_config.schema import Route, routes_from_schema
 from agent_config.session.table import TTL_ATTRIBUTE, table_definition
 from agent_config.utils.error_handling import ConfigurationError
 

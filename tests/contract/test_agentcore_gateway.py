@@ -16,13 +16,13 @@ from agent_config.agentcore_gateway import (
     gateway_to_bedrock_event,
     gateway_tool_name,
     is_gateway_invocation,
-    routes_from_schema,
     strip_target_prefix,
     tool_definitions,
 )
 from agent_config.bedrock import BedrockAgentEvent
 from agent_config.cli import LocalLambdaContext
 from agent_config.enhanced_security_agent import lambda_handler
+from agent_config.schema import routes_from_schema
 
 SCHEMA: dict[str, Any] = {
     "openapi": "3.0.3",

@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 from botocore.stub import ANY
 
-from agent_config.agentcore_gateway import routes_from_schema
 from agent_config.deploy.errors import PrepareFailed
 from agent_config.deploy.gateway import CREDENTIALS, delete_gateway, ensure_gateway, target_configuration
 from agent_config.deploy.progress import Change
-from agent_config.schema import openapi_schema
+from agent_config.schema import openapi_schema, routes_from_schema
 from tests.contract.deploy.deploy_stubs import ACCOUNT, NOW, REGION, gateway_plan, reporter, stubbed
 
 GATEWAY_ID = "esa-test-abcdef1234"

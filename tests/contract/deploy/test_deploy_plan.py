@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from agent_config.agentcore_gateway import schema_routes
 from agent_config.config import SSM_PARAMETER_ENV, AuthKind, load_config
 from agent_config.deploy.errors import DeployError
 from agent_config.deploy.plan import MAX_INSTRUCTION_CHARS, STACK_TAG, ServerSetting, agent_instruction
 from agent_config.interfaces import ServerRole
+from agent_config.schema import schema_routes
 from agent_config.session.table import table_definition
 from tests.contract.deploy.deploy_stubs import plan_for, settings
 
