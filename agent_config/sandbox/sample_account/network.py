@@ -282,9 +282,6 @@ def seed_primary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network:
         groups[name] = _security_group(ec2, vpc_id, name, description, team, *permissions)
         return groups[name]
 
-    def arn(group_id: str) -> str:
-        return _sg_arn(ctx, region, group_id)
-
     open_ssh = sg(
         "bastion-ssh",
         legacy,
@@ -299,16 +296,13 @@ def seed_primary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network:
         WEB,
         _ingress(TCP, (22, 22), (CORPORATE_VPN_CIDR,), description="corporate VPN"),
     )
-    item = ctx.fail(
-        "EC2.13",
-        SECURITY_GROUP,
-        "bastion-ssh",
-        open_ssh,
+    _plant_pair(
+        ctx,
         region,
-        "SSH (22) open to 0.0.0.0/0; attached to the legacy web server.",
-        arn=arn(open_ssh),
+        "EC2.13",
+        ("bastion-ssh", open_ssh, "SSH (22) open to 0.0.0.0/0; attached to the legacy web server."),
+        ("bastion-ssh-vpn", vpn_ssh, "SSH only from the corporate VPN range."),
     )
-    ctx.twin(item, "bastion-ssh-vpn", vpn_ssh, "SSH only from the corporate VPN range.", arn=arn(vpn_ssh))
 
     open_rdp = sg(
         "windows-jump-rdp",
@@ -324,16 +318,13 @@ def seed_primary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network:
         WEB,
         _ingress(TCP, (3389, 3389), (CORPORATE_VPN_CIDR,), description="corporate VPN"),
     )
-    item = ctx.fail(
-        "EC2.14",
-        SECURITY_GROUP,
-        "windows-jump-rdp",
-        open_rdp,
+    _plant_pair(
+        ctx,
         region,
-        "RDP (3389) open to 0.0.0.0/0.",
-        arn=arn(open_rdp),
+        "EC2.14",
+        ("windows-jump-rdp", open_rdp, "RDP (3389) open to 0.0.0.0/0."),
+        ("windows-jump-rdp-vpn", vpn_rdp, "RDP only from the corporate VPN range."),
     )
-    ctx.twin(item, "windows-jump-rdp-vpn", vpn_rdp, "RDP only from the corporate VPN range.", arn=arn(vpn_rdp))
 
     open_mysql = sg(
         "legacy-mysql",
@@ -364,21 +355,12 @@ def seed_primary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network:
         PAYMENTS,
         _ingress(TCP, (5432, 5432), from_group=app, description="from the payments service"),
     )
-    item = ctx.fail(
-        "EC2.19",
-        SECURITY_GROUP,
-        "legacy-mysql",
-        open_mysql,
+    _plant_pair(
+        ctx,
         region,
-        "MySQL (3306) open to 0.0.0.0/0 for a BI tool; used by acme-reporting-db.",
-        arn=arn(open_mysql),
-    )
-    ctx.twin(
-        item,
-        "payments-db",
-        private_db,
-        "PostgreSQL (5432) only from the payments-app security group.",
-        arn=arn(private_db),
+        "EC2.19",
+        ("legacy-mysql", open_mysql, "MySQL (3306) open to 0.0.0.0/0 for a BI tool; used by acme-reporting-db."),
+        ("payments-db", private_db, "PostgreSQL (5432) only from the payments-app security group."),
     )
 
     open_api = sg(
@@ -388,21 +370,12 @@ def seed_primary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network:
         LEGACY,
         _ingress(TCP, (8443, 8443), (OPEN_IPV4,), description="partner API"),
     )
-    item = ctx.fail(
-        "EC2.18",
-        SECURITY_GROUP,
-        "partner-api-8443",
-        open_api,
+    _plant_pair(
+        ctx,
         region,
-        "Port 8443 open to 0.0.0.0/0: not one of the authorised ports (80, 443).",
-        arn=arn(open_api),
-    )
-    ctx.twin(
-        item,
-        "public-alb",
-        public_alb,
-        "Open to 0.0.0.0/0 and ::/0, but only on the authorised ports 80 and 443.",
-        arn=arn(public_alb),
+        "EC2.18",
+        ("partner-api-8443", open_api, "Port 8443 open to 0.0.0.0/0: not one of the authorised ports (80, 443)."),
+        ("public-alb", public_alb, "Open to 0.0.0.0/0 and ::/0, but only on the authorised ports 80 and 443."),
     )
 
     # A custom network ACL from sadcloud: SSH and RDP explicitly allowed from anywhere.
@@ -439,6 +412,15 @@ def seed_primary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network:
     return network
 
 
+def _plant_pair(
+    ctx: SeedContext, region: str, control_id: str, bad: tuple[str, str, str], good: tuple[str, str, str]
+) -> None:
+    """Record a misconfigured security group and its correctly configured twin: (name, id, why) each."""
+    (bad_name, bad_id, bad_why), (good_name, good_id, good_why) = bad, good
+    item = ctx.fail(control_id, SECURITY_GROUP, bad_name, bad_id, region, bad_why, arn=_sg_arn(ctx, region, bad_id))
+    ctx.twin(item, good_name, good_id, good_why, arn=_sg_arn(ctx, region, good_id))
+
+
 def _associate(ec2: Any, vpc_id: str, subnet_id: str, acl_id: str) -> None:
     """Move a subnet onto `acl_id` (every subnet is always associated with exactly one ACL)."""
     acls = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}])["NetworkAcls"]
@@ -463,9 +445,6 @@ def seed_secondary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network
         groups[name] = _security_group(ec2, vpc_id, name, description, team, *permissions)
         return groups[name]
 
-    def arn(group_id: str) -> str:
-        return _sg_arn(ctx, region, group_id)
-
     ipv6_ssh = sg(
         "data-bastion-ssh",
         legacy,
@@ -480,21 +459,12 @@ def seed_secondary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network
         DATA,
         _ingress(TCP, (22, 22), (CORPORATE_VPN_CIDR, CORPORATE_VPN_IPV6), description="corporate VPN"),
     )
-    item = ctx.fail(
-        "EC2.13",
-        SECURITY_GROUP,
-        "data-bastion-ssh",
-        ipv6_ssh,
+    _plant_pair(
+        ctx,
         region,
-        "SSH (22) open to ::/0 only: an IPv4-only check misses it.",
-        arn=arn(ipv6_ssh),
-    )
-    ctx.twin(
-        item,
-        "data-bastion-ssh-vpn",
-        vpn_ssh,
-        "SSH only from the corporate VPN's IPv4 and IPv6 ranges.",
-        arn=arn(vpn_ssh),
+        "EC2.13",
+        ("data-bastion-ssh", ipv6_ssh, "SSH (22) open to ::/0 only: an IPv4-only check misses it."),
+        ("data-bastion-ssh-vpn", vpn_ssh, "SSH only from the corporate VPN's IPv4 and IPv6 ranges."),
     )
 
     everything = sg(
@@ -511,21 +481,16 @@ def seed_secondary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network
         DATA,
         _ingress(ALL_PROTOCOLS, None, (VENDOR_SUPPORT_CIDR,), description="vendor support"),
     )
-    item = ctx.fail(
-        "EC2.14",
-        SECURITY_GROUP,
-        "vendor-support-any",
-        everything,
+    _plant_pair(
+        ctx,
         region,
-        "All protocols and ports from 0.0.0.0/0, so RDP (3389) is open though no rule names it.",
-        arn=arn(everything),
-    )
-    ctx.twin(
-        item,
-        "vendor-support",
-        vendor,
-        f"All traffic, but only from the vendor's fixed range {VENDOR_SUPPORT_CIDR}.",
-        arn=arn(vendor),
+        "EC2.14",
+        (
+            "vendor-support-any",
+            everything,
+            "All protocols and ports from 0.0.0.0/0, so RDP (3389) is open though no rule names it.",
+        ),
+        ("vendor-support", vendor, f"All traffic, but only from the vendor's fixed range {VENDOR_SUPPORT_CIDR}."),
     )
 
     open_pg = sg(
@@ -543,20 +508,11 @@ def seed_secondary_network(ctx: SeedContext, flow_logs_role_arn: str) -> Network
         _ingress(TCP, (5432, 5432), ("10.30.0.0/16",), description="data VPC"),
     )
     sg("etl-workers", data, "ETL workers", DATA)
-    item = ctx.fail(
-        "EC2.19",
-        SECURITY_GROUP,
-        "reporting-postgres",
-        open_pg,
+    _plant_pair(
+        ctx,
         region,
-        "PostgreSQL (5432) open to 0.0.0.0/0 and ::/0.",
-        arn=arn(open_pg),
-    )
-    ctx.twin(
-        item,
-        "reporting-postgres-internal",
-        inner_pg,
-        "PostgreSQL only from the data VPC's own range.",
-        arn=arn(inner_pg),
+        "EC2.19",
+        ("reporting-postgres", open_pg, "PostgreSQL (5432) open to 0.0.0.0/0 and ::/0."),
+        ("reporting-postgres-internal", inner_pg, "PostgreSQL only from the data VPC's own range."),
     )
     return network
