@@ -1,5 +1,9 @@
-"""Shaping answers for the agent's model: synthesis, prioritisation and the byte budget.
+"""Shaping what the agent's model receives.
 
-Still to come (see the answers issue): `DataSynthesizer` and `ResponseEngine` implementations of
-the Protocols in `agent_config.interfaces`. What exists now renders the first operations' answers.
+- `synthesizer`: the seed's `DataSynthesizer` (merge, conflict rules, priorities, summary);
+- `scoring`: pass ratio and weighted scores, overall and per framework, with their formulas;
+- `engine`: the seed's `ResponseEngine` (answers, changes since last time, action plans, docs);
+- `budget`: the 20 KB byte budget and deterministic paging;
+- `neutralize`: account data made safe to quote to a language model;
+- `reports`, `service_status`, `terminal`: JSON and Markdown reports, small renderers, the demo's view.
 """
