@@ -163,6 +163,7 @@ def _wait_for_interrupt() -> None:
         stop["now"] = True
 
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)  # also when started in the background, where SIGINT is ignored
     try:
         while not stop["now"]:
             time.sleep(0.5)

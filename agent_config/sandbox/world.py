@@ -30,8 +30,9 @@ class Sandbox:
     manifest: SampleAccountManifest | None
 
     def environment(self) -> dict[str, str]:
-        """What a shell needs to run the agent (`lambda-invoke`, `assess`) against the sandbox."""
-        return {CONFIG_FILE_ENV: str(self.config_file), **self.aws.env()}
+        """What a shell needs to run the agent (`lambda-invoke`, `assess`) against the sandbox
+        (not HOME: that is for the MCP server subprocesses only)."""
+        return {CONFIG_FILE_ENV: str(self.config_file), **{k: v for k, v in self.aws.env().items() if k != "HOME"}}
 
     def config(self) -> AgentConfig:
         return load_config(self.config_file, environ={})
