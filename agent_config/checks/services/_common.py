@@ -19,7 +19,7 @@ Conventions that hold for every module (they are the contract the collector reli
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -385,3 +385,34 @@ def resolve_now(now: datetime | None) -> datetime:
 
 def days_between(earlier: datetime, later: datetime) -> int:
     return (later - earlier).days
+
+
+@dataclass(frozen=True)
+class ListedResources:
+    """A service whose resources one call lists (by id, under `key`) and another reads one by one.
+
+    Most modules have this shape; this keeps their `plan` and `cap_reached` to one line each and
+    leaves only the evaluation, which is what differs, in the module.
+    """
+
+    service: str
+    resource_type: str
+    list_call: Callable[[str], ApiCall]
+    key: str
+    item_call: Callable[[str, str], ApiCall]
+
+    def listed(self, index: Index, region: str) -> tuple[Read, list[str]]:
+        listing = read(index, self.list_call(region))
+        return listing, strings_of(listing.doc, self.key)
+
+    def plan(self, region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
+        index = Index(evidence)
+        _, names = self.listed(index, region)
+        reads = (self.item_call(region, name) for name in capped(names, max_resources))
+        return needed(index, [self.list_call(region), *reads])
+
+    def cap_reached(
+        self, region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES
+    ) -> list[CapReached]:
+        _, names = self.listed(Index(evidence), region)
+        return cap_notice(self.service, region, self.resource_type, len(names), max_resources)

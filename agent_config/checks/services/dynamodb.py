@@ -9,20 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from agent_config.checks.evidence import ApiCall, Evidence
-from agent_config.checks.results import CapReached, CheckResult
+from agent_config.checks.results import CheckResult
 from agent_config.checks.services._common import (
     DEFAULT_MAX_RESOURCES,
     Index,
-    Read,
+    ListedResources,
     Subject,
     arn,
-    cap_notice,
     capped,
     listing_gate,
-    needed,
     obj,
     read,
-    strings_of,
 )
 
 SERVICE = "dynamodb"
@@ -39,20 +36,9 @@ def backups_call(region: str, table: str) -> ApiCall:
     return ApiCall.of("dynamodb", "describe-continuous-backups", region, table_name=table)
 
 
-def _tables(index: Index, region: str) -> tuple[Read, list[str]]:
-    listing = read(index, list_call(region))
-    return listing, strings_of(listing.doc, "TableNames")
-
-
-def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
-    index = Index(evidence)
-    _, tables = _tables(index, region)
-    return needed(index, [list_call(region), *(backups_call(region, t) for t in capped(tables, max_resources))])
-
-
-def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
-    _, tables = _tables(Index(evidence), region)
-    return cap_notice(SERVICE, region, TABLE, len(tables), max_resources)
+RESOURCES = ListedResources(SERVICE, TABLE, list_call, "TableNames", backups_call)
+plan = RESOURCES.plan
+cap_reached = RESOURCES.cap_reached
 
 
 def evaluate(
@@ -63,7 +49,7 @@ def evaluate(
     max_resources: int = DEFAULT_MAX_RESOURCES,
 ) -> list[CheckResult]:
     index = Index(evidence)
-    listing, tables = _tables(index, region)
+    listing, tables = RESOURCES.listed(index, region)
     gate = listing_gate(CONTROL_IDS, evidence.account_id, region, listing, len(tables), "DynamoDB tables")
     if gate is not None:
         return gate

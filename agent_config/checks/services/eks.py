@@ -10,17 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from agent_config.checks.evidence import ApiCall, Evidence
-from agent_config.checks.results import CapReached, CheckResult
+from agent_config.checks.results import CheckResult
 from agent_config.checks.services._common import (
     DEFAULT_MAX_RESOURCES,
     Index,
-    Read,
+    ListedResources,
     Subject,
     arn,
-    cap_notice,
     capped,
     listing_gate,
-    needed,
     obj,
     read,
     strings_of,
@@ -40,20 +38,9 @@ def describe_call(region: str, name: str) -> ApiCall:
     return ApiCall.of("eks", "describe-cluster", region, name=name)
 
 
-def _clusters(index: Index, region: str) -> tuple[Read, list[str]]:
-    listing = read(index, list_call(region))
-    return listing, strings_of(listing.doc, "clusters")
-
-
-def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
-    index = Index(evidence)
-    _, clusters = _clusters(index, region)
-    return needed(index, [list_call(region), *(describe_call(region, c) for c in capped(clusters, max_resources))])
-
-
-def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
-    _, clusters = _clusters(Index(evidence), region)
-    return cap_notice(SERVICE, region, CLUSTER, len(clusters), max_resources)
+RESOURCES = ListedResources(SERVICE, CLUSTER, list_call, "clusters", describe_call)
+plan = RESOURCES.plan
+cap_reached = RESOURCES.cap_reached
 
 
 def evaluate(
@@ -64,7 +51,7 @@ def evaluate(
     max_resources: int = DEFAULT_MAX_RESOURCES,
 ) -> list[CheckResult]:
     index = Index(evidence)
-    listing, clusters = _clusters(index, region)
+    listing, clusters = RESOURCES.listed(index, region)
     gate = listing_gate(CONTROL_IDS, evidence.account_id, region, listing, len(clusters), "EKS clusters")
     if gate is not None:
         return gate

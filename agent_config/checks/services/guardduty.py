@@ -11,18 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from agent_config.checks.evidence import ApiCall, Evidence
-from agent_config.checks.results import CapReached, CheckResult
+from agent_config.checks.results import CheckResult
 from agent_config.checks.services._common import (
     DEFAULT_MAX_RESOURCES,
     Index,
-    Read,
+    ListedResources,
     account_subject,
     arn,
-    cap_notice,
     capped,
-    needed,
     read,
-    strings_of,
 )
 
 SERVICE = "guardduty"
@@ -39,20 +36,9 @@ def detector_call(region: str, detector_id: str) -> ApiCall:
     return ApiCall.of("guardduty", "get-detector", region, detector_id=detector_id)
 
 
-def _detectors(index: Index, region: str) -> tuple[Read, list[str]]:
-    listing = read(index, list_call(region))
-    return listing, strings_of(listing.doc, "DetectorIds")
-
-
-def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
-    index = Index(evidence)
-    _, detectors = _detectors(index, region)
-    return needed(index, [list_call(region), *(detector_call(region, d) for d in capped(detectors, max_resources))])
-
-
-def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
-    _, detectors = _detectors(Index(evidence), region)
-    return cap_notice(SERVICE, region, DETECTOR, len(detectors), max_resources)
+RESOURCES = ListedResources(SERVICE, DETECTOR, list_call, "DetectorIds", detector_call)
+plan = RESOURCES.plan
+cap_reached = RESOURCES.cap_reached
 
 
 def evaluate(
@@ -64,7 +50,7 @@ def evaluate(
 ) -> list[CheckResult]:
     index = Index(evidence)
     subject = account_subject(evidence.account_id, region)
-    listing, detectors = _detectors(index, region)
+    listing, detectors = RESOURCES.listed(index, region)
     if listing.missing is not None:
         return [subject.manual("GuardDuty.1", listing.missing, "the GuardDuty detectors")]
     if not detectors:

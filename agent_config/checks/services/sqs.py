@@ -11,20 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from agent_config.checks.evidence import ApiCall, Evidence
-from agent_config.checks.results import CapReached, CheckResult
+from agent_config.checks.results import CheckResult
 from agent_config.checks.services._common import (
     DEFAULT_MAX_RESOURCES,
     Index,
-    Read,
+    ListedResources,
     Subject,
     arn,
-    cap_notice,
     capped,
     listing_gate,
-    needed,
     obj,
     read,
-    strings_of,
     truthy,
 )
 
@@ -42,20 +39,9 @@ def attributes_call(region: str, queue_url: str) -> ApiCall:
     return ApiCall.of("sqs", "get-queue-attributes", region, queue_url=queue_url, attribute_names="All")
 
 
-def _queues(index: Index, region: str) -> tuple[Read, list[str]]:
-    listing = read(index, list_call(region))
-    return listing, strings_of(listing.doc, "QueueUrls")  # the key is absent when there are none
-
-
-def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
-    index = Index(evidence)
-    _, queues = _queues(index, region)
-    return needed(index, [list_call(region), *(attributes_call(region, q) for q in capped(queues, max_resources))])
-
-
-def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
-    _, queues = _queues(Index(evidence), region)
-    return cap_notice(SERVICE, region, QUEUE, len(queues), max_resources)
+RESOURCES = ListedResources(SERVICE, QUEUE, list_call, "QueueUrls", attributes_call)
+plan = RESOURCES.plan
+cap_reached = RESOURCES.cap_reached
 
 
 def evaluate(
@@ -66,7 +52,7 @@ def evaluate(
     max_resources: int = DEFAULT_MAX_RESOURCES,
 ) -> list[CheckResult]:
     index = Index(evidence)
-    listing, queues = _queues(index, region)
+    listing, queues = RESOURCES.listed(index, region)
     gate = listing_gate(CONTROL_IDS, evidence.account_id, region, listing, len(queues), "SQS queues")
     if gate is not None:
         return gate
