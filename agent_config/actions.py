@@ -9,7 +9,7 @@ budget; what does not fit is kept with the session's stored report and paged.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,7 +49,9 @@ class AssessmentKeeper(Protocol):
 
     def load_assessment(self, session_id: str, assessment_id: str) -> SecurityAssessment | None: ...
 
-    def latest_assessments(self, session_id: str, count: int) -> list[SecurityAssessment]: ...
+    def latest_assessments(
+        self, session_id: str, count: int, excluding: Collection[str] = ()
+    ) -> list[SecurityAssessment]: ...
 
     def facts(self, session_id: str) -> dict[str, str]: ...
 
@@ -425,11 +427,11 @@ async def _save(ctx: OperationContext, assessment: SecurityAssessment, request: 
         )
 
 
-async def _recent(ctx: OperationContext, count: int) -> list[SecurityAssessment]:
+async def _recent(ctx: OperationContext, count: int, excluding: Collection[str] = ()) -> list[SecurityAssessment]:
     if ctx.sessions is None:
         return []
     try:
-        return await asyncio.to_thread(ctx.sessions.latest_assessments, ctx.session_id, count)
+        return await asyncio.to_thread(ctx.sessions.latest_assessments, ctx.session_id, count, excluding)
     except AgentError as exc:
         ctx.notes.append(
             DegradedSource(server="sessions", reason=f"history unavailable: {exc.message}", error_kind=exc.kind)
@@ -443,7 +445,8 @@ async def _latest_comprehensive(ctx: OperationContext) -> SecurityAssessment | N
 
 
 async def _previous(ctx: OperationContext, current: SecurityAssessment) -> SecurityAssessment | None:
-    return next((a for a in await _recent(ctx, 3) if a.assessment_id != current.assessment_id), None)
+    previous = await _recent(ctx, 1, excluding={current.assessment_id})
+    return previous[0] if previous else None
 
 
 def _only_resource(assessment: SecurityAssessment, resource: str) -> SecurityAssessment:

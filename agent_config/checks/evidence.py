@@ -54,6 +54,12 @@ class ApiCall(BaseModel):
             parameters=tuple(sorted((k.replace("_", "-"), v) for k, v in parameters.items())),
         )
 
+    @property
+    def iam_action(self) -> str:
+        """The IAM action this call needs (`s3api get-bucket-policy` -> `s3:GetBucketPolicy`)."""
+        exception = _IAM_ACTION_EXCEPTIONS.get((self.service, self.operation))
+        return exception or f"{_iam_prefix(self.service)}:{_iam_action(self.operation)}"
+
     def parameter(self, name: str) -> str | None:
         return dict(self.parameters).get(name)
 
@@ -88,7 +94,7 @@ class EvidenceItem(BaseModel):
 
     def missing_reason(self) -> str:
         """Why this evidence is missing, in words that name the permission or API (for MANUAL results)."""
-        action = f"{_iam_prefix(self.call.service)}:{_iam_action(self.call.operation)}"
+        action = self.call.iam_action
         if self.permission_denied:
             return f"permission {action} was denied"
         if self.unsupported:
@@ -125,7 +131,21 @@ class Evidence(BaseModel):
                 yield item
 
 
-_IAM_PREFIXES = {"s3api": "s3", "s3control": "s3", "configservice": "config"}
+_IAM_PREFIXES = {"s3api": "s3", "s3control": "s3", "configservice": "config", "efs": "elasticfilesystem"}
+# Actions whose names do not follow mechanically from the CLI names (ListAllMyBuckets, the
+# account-level Block Public Access, and IAM and RDS spelling MFA and DB in capitals).
+_IAM_ACTION_EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("s3api", "list-buckets"): "s3:ListAllMyBuckets",
+    ("s3api", "get-public-access-block"): "s3:GetBucketPublicAccessBlock",
+    ("s3control", "get-public-access-block"): "s3:GetAccountPublicAccessBlock",
+    ("iam", "list-mfa-devices"): "iam:ListMFADevices",
+    ("iam", "list-virtual-mfa-devices"): "iam:ListVirtualMFADevices",
+    ("rds", "describe-db-instances"): "rds:DescribeDBInstances",
+    ("rds", "describe-db-snapshots"): "rds:DescribeDBSnapshots",
+    ("rds", "describe-db-snapshot-attributes"): "rds:DescribeDBSnapshotAttributes",
+    ("rds", "describe-db-cluster-snapshots"): "rds:DescribeDBClusterSnapshots",
+    ("rds", "describe-db-cluster-snapshot-attributes"): "rds:DescribeDBClusterSnapshotAttributes",
+}
 
 
 def _iam_prefix(cli_service: str) -> str:

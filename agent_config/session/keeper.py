@@ -7,7 +7,7 @@ Every store failure is raised as the project's typed `SessionError`; the operati
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from agent_config.interfaces import SecurityAssessment
 from agent_config.session.errors import SessionRecordNotFound
@@ -29,9 +29,13 @@ class SessionKeeper:
         except SessionRecordNotFound:
             return None
 
-    def latest_assessments(self, session_id: str, count: int) -> list[SecurityAssessment]:
+    def latest_assessments(
+        self, session_id: str, count: int, excluding: Collection[str] = ()
+    ) -> list[SecurityAssessment]:
+        """The newest `count` assessments; chosen from the summaries, so only those reports are read."""
         summaries = sorted(self.manager.assessments(session_id), key=lambda s: s.created_at, reverse=True)
-        loaded = (self.load_assessment(session_id, s.assessment_id) for s in summaries[:count])
+        wanted = [s for s in summaries if s.assessment_id not in excluding][:count]
+        loaded = (self.load_assessment(session_id, s.assessment_id) for s in wanted)
         return [assessment for assessment in loaded if assessment is not None]
 
     def facts(self, session_id: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,8 +36,11 @@ class KeptAssessments:
     def load_assessment(self, session_id: str, assessment_id: str) -> SecurityAssessment | None:
         return self.assessments.get(assessment_id)
 
-    def latest_assessments(self, session_id: str, count: int) -> list[SecurityAssessment]:
-        return sorted(self.assessments.values(), key=lambda a: a.created_at, reverse=True)[:count]
+    def latest_assessments(
+        self, session_id: str, count: int, excluding: Collection[str] = ()
+    ) -> list[SecurityAssessment]:
+        newest = sorted(self.assessments.values(), key=lambda a: a.created_at, reverse=True)
+        return [a for a in newest if a.assessment_id not in excluding][:count]
 
     def facts(self, session_id: str) -> dict[str, str]:
         return dict(self.kept_facts)

@@ -81,41 +81,11 @@ class Read:
         return self.doc is not None
 
 
-# IAM actions whose names do not follow mechanically from the CLI names, as
-# `EvidenceItem.missing_reason()` derives them (list-buckets is s3:ListAllMyBuckets, S3 Control's
-# get-public-access-block is s3:GetAccountPublicAccessBlock, EFS's prefix is elasticfilesystem, and
-# IAM and RDS spell MFA and DB in capitals). Corrected here so MANUAL results name the permission a
-# user must actually grant; this table belongs in `evidence.py` and should move there.
-IAM_ACTION_NAMES: dict[tuple[str, str], str] = {
-    ("s3api", "list-buckets"): "s3:ListAllMyBuckets",
-    ("s3api", "get-public-access-block"): "s3:GetBucketPublicAccessBlock",
-    ("s3control", "get-public-access-block"): "s3:GetAccountPublicAccessBlock",
-    ("efs", "describe-file-systems"): "elasticfilesystem:DescribeFileSystems",
-    ("iam", "list-mfa-devices"): "iam:ListMFADevices",
-    ("iam", "list-virtual-mfa-devices"): "iam:ListVirtualMFADevices",
-    ("rds", "describe-db-instances"): "rds:DescribeDBInstances",
-    ("rds", "describe-db-snapshots"): "rds:DescribeDBSnapshots",
-    ("rds", "describe-db-snapshot-attributes"): "rds:DescribeDBSnapshotAttributes",
-    ("rds", "describe-db-cluster-snapshots"): "rds:DescribeDBClusterSnapshots",
-    ("rds", "describe-db-cluster-snapshot-attributes"): "rds:DescribeDBClusterSnapshotAttributes",
-}
-
-
-def _derived_action(call: ApiCall) -> str:
-    """The action name `missing_reason()` derives for `call` (read back from its own wording)."""
-    text = EvidenceItem(call=call, error_code="AccessDenied").missing_reason()
-    return text.removeprefix("permission ").removesuffix(" was denied")
-
-
 def missing_reason(item: EvidenceItem) -> str:
-    """`item.missing_reason()`, with the IAM action corrected where the mechanical name is wrong."""
-    reason = (
-        item.missing_reason() if item.error_code != NOT_COLLECTED else f"{_derived_action(item.call)} was not collected"
-    )
-    correct = IAM_ACTION_NAMES.get((item.call.service, item.call.operation))
-    if correct is None:
-        return reason
-    return reason.replace(_derived_action(item.call), correct, 1)
+    """`item.missing_reason()`, and the same wording for a call that was never collected."""
+    if item.error_code == NOT_COLLECTED:
+        return f"{item.call.iam_action} was not collected"
+    return item.missing_reason()
 
 
 def read(index: Index, call: ApiCall, absent_codes: Iterable[str] = ()) -> Read:
