@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from agent_config.enhanced_security_agent import lambda_handler
 from agent_config.runtime import AgentRuntime
 from agent_config.sandbox.demo import load_event
 from agent_config.sandbox.world import Sandbox
+from tests.integration.processes import child_pids, command_line
 
 pytestmark = pytest.mark.integration
 
@@ -81,16 +81,7 @@ def test_health_reports_the_real_servers_and_their_tools(sandbox_runtime: AgentR
 
 def _server_pids(fragment: str) -> set[int]:
     """Our child processes whose command line contains `fragment` (the stdio MCP servers)."""
-    pids = set()
-    for task in Path("/proc/self/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            try:
-                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if fragment in command:
-                pids.add(int(pid))
-    return pids
+    return {pid for pid in child_pids() if fragment in (command_line(pid) or "")}
 
 
 def test_warm_invocations_reuse_the_server_process_and_a_killed_server_is_rebuilt(
