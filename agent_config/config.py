@@ -194,6 +194,13 @@ class AgentConfig(_Config):
     max_request_s: float = Field(default=110.0, gt=0, description="Cap on one request's budget outside Lambda.")
     max_response_bytes: int = Field(default=20_000, ge=2_000, le=6_000_000)
     sessions_table: str | None = None
+    session_ttl_s: int = Field(
+        default=3600,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="How long session state outlives the session's last turn. The deploy sets it to the "
+        "agent's idleSessionTTLInSeconds, so history lives exactly as long as the conversation can.",
+    )
 
     @model_validator(mode="after")
     def _fallbacks_exist(self) -> AgentConfig:

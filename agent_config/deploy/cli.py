@@ -23,6 +23,7 @@ from agent_config.deploy.packaging import BuiltPackage, build_package, project_r
 from agent_config.deploy.plan import (
     DEFAULT_AGENT_NAME,
     DEFAULT_MODEL,
+    IDLE_SESSION_TTL_S,
     ROLE_OPTION,
     Architecture,
     DeployPlan,
@@ -68,6 +69,13 @@ def parser() -> argparse.ArgumentParser:
             help=f"authentication to the {role.value} server (bearer: a secret is created for the token)",
         )
     p.add_argument("--log-retention-days", type=int, default=30)
+    p.add_argument(
+        "--idle-session-ttl",
+        type=int,
+        default=IDLE_SESSION_TTL_S,
+        help="seconds a conversation may idle before Bedrock ends it, 60-5400; session history in "
+        "DynamoDB expires with it (default: %(default)s)",
+    )
     p.add_argument("--account-id", default=None, help="the 12-digit account id (skips the STS call; for --dry-run)")
     p.add_argument("--agent-id", default=None, help="for --validate (default: the id the deploy stored in SSM)")
     p.add_argument("--alias-id", default=None, help="for --validate (default: the stored alias, else TSTALIASID)")
@@ -99,6 +107,7 @@ def settings_from(args: argparse.Namespace, account_id: str, region: str, partit
         target=Target(args.target),
         servers=servers,
         log_retention_days=args.log_retention_days,
+        idle_session_ttl_s=args.idle_session_ttl,
     )
 
 

@@ -142,6 +142,8 @@ class DeploySettings(_Model):
     target: Target = Target.AGENT
     servers: tuple[ServerSetting, ...] = ()
     log_retention_days: int = LOG_RETENTION_DAYS
+    idle_session_ttl_s: int = Field(default=IDLE_SESSION_TTL_S, ge=60, le=5400)
+    """The agent's idleSessionTTLInSeconds, and the session table's item lifetime with it."""
 
     @field_validator("agent_name")
     @classmethod
@@ -478,6 +480,7 @@ def configuration_document(settings: DeploySettings, table_name: str) -> dict[st
         "environment": settings.environment.value,
         "default_regions": [settings.region],
         "sessions_table": table_name,
+        "session_ttl_s": settings.idle_session_ttl_s,
         "features": Features().model_dump(mode="json"),
         "servers": servers_layer(settings),
     }
@@ -684,6 +687,7 @@ def _agent_part(
             foundation_model=model.agent_model,
             role_name=agent_role.name,
             instruction=agent_instruction(routes),
+            idle_session_ttl_s=s.idle_session_ttl_s,
             description="Read-only AWS security assessment through three MCP servers",
         ),
         "action_group": ActionGroupSpec(

@@ -230,6 +230,7 @@ def session_manager_from_config(
     DynamoDB store when `sessions_table` is set, the in-memory store otherwise (local use)."""
     if not config.features.session_history:
         return None
+    settings = settings or SessionSettings(ttl_seconds=config.session_ttl_s)
     if config.sessions_table:
         return SessionManager(DynamoDBSessionStore(config.sessions_table, client=client, settings=settings))
     return SessionManager(InMemorySessionStore(settings))

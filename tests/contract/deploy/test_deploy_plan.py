@@ -62,6 +62,23 @@ def test_the_configuration_document_loads_as_the_function_will_load_it() -> None
     }
 
 
+def test_session_history_expires_with_the_agents_idle_session() -> None:
+    # GIVEN a deploy asking for a 15-minute idle session
+    plan = plan_for(settings(idle_session_ttl_s=900))
+
+    # THEN the agent gets that TTL and the function keeps session state exactly that long
+    document = json.loads(plan.parameters[0].value)
+    config = load_config(environ={SSM_PARAMETER_ENV: "/esa-test/config"}, ssm_fetch=lambda _name: document)
+    assert plan.agent.idle_session_ttl_s == 900
+    assert config.session_ttl_s == 900
+
+
+@pytest.mark.parametrize("seconds", [59, 5401])
+def test_an_idle_session_ttl_bedrock_would_refuse_is_refused_before_any_call(seconds: int) -> None:
+    with pytest.raises(ValueError, match="idle_session_ttl_s"):
+        settings(idle_session_ttl_s=seconds)
+
+
 def test_a_configuration_the_function_would_refuse_fails_the_plan() -> None:
     servers = (ServerSetting(role=ServerRole.SECURITY, url="http://security.example.com/mcp"),)
     with pytest.raises(DeployError, match="must use https"):

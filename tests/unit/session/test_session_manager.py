@@ -7,6 +7,8 @@ THEN it gets exactly what was recorded, and typed errors when it cannot.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from agent_config.config import load_config
@@ -165,3 +167,17 @@ def test_the_configuration_chooses_the_store():
     )
     assert isinstance(deployed.store, DynamoDBSessionStore)
     assert deployed.store.table_name == "sessions"
+
+
+def test_the_configured_session_ttl_decides_how_long_history_lives() -> None:
+    # GIVEN a function configured (by the deploy) for a 15-minute idle session
+    config = load_config(environ={"SECURITY_AGENT__SESSION_TTL_S": "900"})
+    manager = session_manager_from_config(config)
+    assert manager is not None
+    before = time.time()
+    manager.update_facts("s1", framework="cis")
+    written = manager.store.read_session("s1")
+    assert written is not None
+
+    # THEN what it wrote expires 15 minutes after the write, not after the library default
+    assert int(before) + 900 <= written.expires_at <= time.time() + 900
