@@ -27,8 +27,12 @@ $(MCP_ENVS)/%/.installed: mcp-servers/%.lock.txt
 demo: setup
 	$(VENV)/bin/security-agent demo
 
+# pytest exits 5 when it collects nothing: an empty selection means the suite was lost, so say so
+# (make itself then exits 2, like for any failure).
 test: setup
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@status=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure" >&2; fi; \
+	exit $$status
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -5,7 +5,9 @@ Bedrock session id and whatever the caller bound. The masking processor runs las
 rendering, over keys *and* free text, so a secret that slips into an exception message or a
 server's error payload is removed too. Masking is by key name (anything that names a secret,
 password, token, credential or authorization) and by value shape (AWS access key ids, 40-character
-secret keys, long session tokens, bearer tokens, `password=` pairs).
+secret keys, long session tokens, bearer and basic credentials, `password=` pairs, passwords in
+URLs, secret-named CLI options such as `--master-user-password`, and quoted JSON members whose name
+says secret, such as `"SecretString": "..."`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,18 @@ _NAMED_SECRET = re.compile(
     r"(?i)((?:aws_?)?secret_?(?:access_?)?key|session_?token|security_?token|passw(?:or)?d|pwd|api[_-]?key"
     r"|client_?secret|token)(\"?'?\s*[:=]\s*\"?'?)([^\s\"',;}&]+)"
 )
-_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]+=*")
+# The password of `scheme://user:password@host`.
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@]+:)[^\s@/]+@")
+# A CLI option that names a secret, and its value: `--master-user-password hunter2`, `--token=...`.
+# The name must end with the secret word (or `-string`, `-key`, ...), so `--secret-id prod/db`, a
+# secret's name rather than its value, stays readable.
+_SECRET_NAME_END = r"(?:passw(?:or)?d|secret|token|credentials?)(?:[_\-]?(?:access[_\-]?key|string|value|key|binary))?"
+_SECRET_OPTION = re.compile(rf"(?i)(--[a-z0-9\-]*{_SECRET_NAME_END})(\s+|=)(\"[^\"]*\"|'[^']*'|\S+)")
+# A quoted JSON (or Python repr) member whose name says secret: `"SecretString": "..."`.
+_QUOTED_SECRET_MEMBER = re.compile(
+    rf"(?i)([\"'][A-Za-z0-9_\-]*{_SECRET_NAME_END}[\"']\s*:\s*)(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')"
+)
 # 40 characters of the base64 alphabet standing alone: the shape of a secret access key.
 _BARE_SECRET_KEY = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 # Session tokens and JWTs are long; nothing legitimate in our logs is a 100+ char base64 run.
@@ -44,6 +57,9 @@ _JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
 def mask_text(text: str) -> str:
     """Remove every secret-shaped substring from free text."""
     text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+    text = _SECRET_OPTION.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    text = _QUOTED_SECRET_MEMBER.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
     text = _JWT.sub(MASK, text)
     text = _NAMED_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _ACCESS_KEY_ID.sub(MASK, text)

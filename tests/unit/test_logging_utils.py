@@ -15,7 +15,8 @@ TEMP_KEY_ID = "ASIA" + "Y34FZKBOKMUTVV7A"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY"
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEJr" + "a" * 200 + "=="
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlLXZhbHVl"
-SECRETS = [ACCESS_KEY_ID, TEMP_KEY_ID, SECRET_KEY, SESSION_TOKEN, JWT, "hunter2-password!"]
+DB_PASSWORD = "s3cr3t-Db-pass"
+SECRETS = [ACCESS_KEY_ID, TEMP_KEY_ID, SECRET_KEY, SESSION_TOKEN, JWT, "hunter2-password!", DB_PASSWORD]
 
 
 @pytest.fixture
@@ -55,6 +56,38 @@ def test_secrets_inside_free_text_are_masked(captured: io.StringIO) -> None:
     )
 
     _assert_clean(captured.getvalue())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"postgres://admin:{DB_PASSWORD}@acme-reporting-db:5432/reports",
+        "Authorization: Basic YWRtaW46" + DB_PASSWORD.encode().hex(),
+        f"aws rds create-db-instance --master-user-password {DB_PASSWORD} --db-instance-identifier x",
+        f"aws secretsmanager put-secret-value --secret-string='{DB_PASSWORD}'",
+        f'{{"Name": "prod/db", "SecretString": "{DB_PASSWORD}", "VersionId": "v1"}}',
+        f"{{'client_secret': '{DB_PASSWORD}'}}",
+    ],
+    ids=["url-password", "basic-auth", "cli-option", "cli-option-quoted", "json-member", "python-repr"],
+)
+def test_secrets_in_urls_cli_options_and_quoted_members_are_masked(captured: io.StringIO, text: str) -> None:
+    get_logger("test").warning("server said", detail=text)
+
+    output = captured.getvalue()
+    _assert_clean(output)
+    assert "YWRtaW46" not in output
+
+
+def test_masking_keeps_the_context_a_reader_needs() -> None:
+    masked = mask_text(
+        f'postgres://admin:{DB_PASSWORD}@db:5432 {{"SecretId": "prod/db", "SecretString": "{DB_PASSWORD}"}}'
+        " aws secretsmanager describe-secret --secret-id prod/db"
+    )
+
+    assert masked == (
+        'postgres://admin:***@db:5432 {"SecretId": "prod/db", "SecretString": "***"}'
+        " aws secretsmanager describe-secret --secret-id prod/db"
+    )
 
 
 def test_secrets_in_exception_tracebacks_are_masked(captured: io.StringIO) -> None:
