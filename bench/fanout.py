@@ -88,7 +88,7 @@ async def _overhead(repeats: int) -> tuple[float, float]:
     import mcp
 
     sys.path.insert(0, str(PEER.parent))
-    from faulty_mcp_server import server as peer_server
+    from faulty_mcp_server import server as peer_server  # type: ignore[import-not-found]  # on sys.path above
 
     config = AgentConfig.model_validate(
         {
