@@ -4,14 +4,16 @@
 2. the environment profile (`development`, `staging`, `production`): a few defaults that differ;
 3. an optional file, JSON or TOML (`--config` on the CLI, `SECURITY_AGENT_CONFIG_FILE` in Lambda);
 4. an optional SSM parameter holding a JSON document (`SECURITY_AGENT_SSM_PARAMETER`), so the
-   deployed function is reconfigured without a redeploy;
+   deployed function is reconfigured without rebuilding its package;
 5. environment variables `SECURITY_AGENT__<FIELD>[__<SUBFIELD>...]`, e.g.
    `SECURITY_AGENT__SERVERS__KNOWLEDGE__URL=https://...`; values are JSON when they parse as JSON.
 
 Dictionaries merge key by key across layers; anything else is replaced. Secrets never live in the
 configuration: a server's auth names a Secrets Manager secret, resolved (and cached) only when a
 connection needs it. A configuration that does not validate fails at start-up with the path of the
-bad field and the layer it came from.
+bad field and the layer it came from (the file, the SSM parameter or the exact environment variable).
+A changed SSM document takes effect in containers started after the change (configuration is read
+once per container, at its first request); publish a new function version to apply it everywhere.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from agent_config.interfaces import ServerRole
 from agent_config.utils.error_handling import ConfigurationError
 
 ENV_PREFIX = "SECURITY_AGENT__"
+ENV_LAYER = "environment variables"
 CONFIG_FILE_ENV = "SECURITY_AGENT_CONFIG_FILE"
 SSM_PARAMETER_ENV = "SECURITY_AGENT_SSM_PARAMETER"
 ENVIRONMENT_ENV = "SECURITY_AGENT_ENVIRONMENT"
@@ -343,14 +346,21 @@ def load_config(
         allowed = ", ".join(e.value for e in Environment)
         raise ConfigurationError(f"environment: {environment_name!r} is not one of {allowed}") from exc
 
+    layers: list[tuple[str, dict[str, Any]]] = [
+        ("the built-in defaults", default_layer()),
+        (f"the {environment.value} profile", PROFILE_LAYERS[environment]),
+        (f"configuration file {file_path}", file_layer),
+        (f"SSM parameter {ssm_name}", ssm_layer),
+        (ENV_LAYER, variables),
+    ]
     merged: dict[str, Any] = {}
-    for layer in (default_layer(), PROFILE_LAYERS[environment], file_layer, ssm_layer, variables):
+    for _, layer in layers:
         merged = deep_merge(merged, layer)
     merged["environment"] = environment.value
     try:
         return AgentConfig.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigurationError(_describe_validation_error(exc)) from exc
+        raise ConfigurationError(_describe_validation_error(exc, layers, environ)) from exc
 
 
 def _fetch_ssm_layer(name: str, fetch: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
@@ -362,19 +372,35 @@ def _fetch_ssm_layer(name: str, fetch: Callable[[str], dict[str, Any]]) -> dict[
         raise ConfigurationError(f"cannot read configuration from SSM parameter {name}: {exc}") from exc
 
 
-def _describe_validation_error(exc: ValidationError) -> str:
+def _describe_validation_error(
+    exc: ValidationError, layers: list[tuple[str, dict[str, Any]]], environ: Mapping[str, str]
+) -> str:
     problems = []
     for error in exc.errors():
-        location = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        problems.append(f"{location}: {error['msg']}")
+        path = [str(part) for part in error["loc"]]
+        location = ".".join(path) or "(top level)"
+        problems.append(f"{location}: {error['msg']} (from {_origin(path, layers, environ)})")
     return "invalid configuration: " + "; ".join(problems)
 
 
-def resolve_secret(secret_id: str) -> str:
-    """A secret's value from Secrets Manager, cached for five minutes; never logged."""
-    from aws_lambda_powertools.utilities import parameters
-
-    value = parameters.get_secret(secret_id, max_age=SECRET_CACHE_SECONDS)
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    return str(value)
+def _origin(path: list[str], layers: list[tuple[str, dict[str, Any]]], environ: Mapping[str, str]) -> str:
+    """The layer that set the bad value: the one holding the deepest part of its path, the later
+    layer on a tie (it overrode the earlier ones). An environment variable is named exactly."""
+    best_name, best_depth = layers[0][0], 0
+    for name, layer in layers:
+        node: Any = layer
+        depth = 0
+        for part in path:
+            if not isinstance(node, Mapping) or part not in node:
+                break
+            node, depth = node[part], depth + 1
+        if depth > 0 and depth >= best_depth:
+            best_name, best_depth = name, depth
+    if best_name != ENV_LAYER:
+        return best_name
+    names = {key.upper(): key for key in environ if key.startswith(ENV_PREFIX)}
+    for length in range(len(path), 0, -1):
+        candidate = ENV_PREFIX + "__".join(part.upper() for part in path[:length])
+        if candidate in names:
+            return f"environment variable {names[candidate]}"
+    return ENV_LAYER

@@ -174,3 +174,34 @@ def test_env_layer_parses_json_values_and_keeps_plain_strings() -> None:
     layer = env_layer({"SECURITY_AGENT__A__B": "3", "SECURITY_AGENT__C": "plain text", "OTHER": "x"})
 
     assert layer == {"a": {"b": 3}, "c": "plain text"}
+
+
+def test_an_invalid_value_names_the_environment_variable_that_set_it() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_config(environ={"SECURITY_AGENT__SERVERS__SECURITY__MAX_CONCURRENCY": "0"})
+
+    assert "servers.security.max_concurrency" in caught.value.message
+    assert "environment variable SECURITY_AGENT__SERVERS__SECURITY__MAX_CONCURRENCY" in caught.value.message
+
+
+def test_an_invalid_value_inside_a_json_variable_names_that_variable() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_config(environ={"SECURITY_AGENT__SERVERS__KNOWLEDGE__AUTH": json.dumps({"kind": "kerberos"})})
+
+    assert "environment variable SECURITY_AGENT__SERVERS__KNOWLEDGE__AUTH)" in caught.value.message
+
+
+def test_an_invalid_value_names_the_file_or_ssm_parameter_that_set_it(tmp_path: Path) -> None:
+    config_file = tmp_path / "agent.json"
+    config_file.write_text(json.dumps({"servers": {"security": {"transport": "carrier-pigeon"}}}))
+    with pytest.raises(ConfigurationError) as from_file:
+        load_config(config_file, environ={})
+    with pytest.raises(ConfigurationError) as from_ssm:
+        load_config(
+            environ={"SECURITY_AGENT_SSM_PARAMETER": "/esa/config"},
+            ssm_fetch=lambda _name: {"default_regions": []},
+        )
+
+    assert f"from configuration file {config_file}" in from_file.value.message
+    assert "default_regions" in from_ssm.value.message
+    assert "from SSM parameter /esa/config" in from_ssm.value.message
