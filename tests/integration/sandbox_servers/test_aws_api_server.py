@@ -79,10 +79,15 @@ MUTATING_COMMANDS = (
     f"aws s3 rb s3://{BUCKET}",
 )
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not API_PYTHON.exists(), reason=f"no AWS API server environment at {API_PYTHON}"),
-]
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _server_environment_present() -> None:
+    """A missing environment is a broken set-up, not a reason to pass quietly: `make setup` builds it."""
+    for needed in (API_PYTHON, API_CONSOLE_SCRIPT):
+        if not needed.exists():
+            pytest.fail(f"no AWS API server environment ({needed} is missing): run `make setup`")
 
 
 # --- a proxy that refuses everything: the server's only way out -----------------------------------
@@ -343,7 +348,6 @@ def test_launcher_refuses_other_transports(aws: LocalAws, proxy: RefusingProxy, 
     assert "AWS_API_MCP_TRANSPORT must be 'stdio'" in done.stderr
 
 
-@pytest.mark.skipif(not API_CONSOLE_SCRIPT.exists(), reason=f"no {API_CONSOLE_SCRIPT}")
 def test_unpatched_server_still_refuses_to_start_offline(aws: LocalAws, proxy: RefusingProxy, tmp_path: Path) -> None:
     """The launcher's reason to exist. When this fails, the server starts offline on its own:
     start the console script directly and delete the launcher (see its docstring)."""
