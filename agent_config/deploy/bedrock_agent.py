@@ -4,9 +4,11 @@ The control plane has no waiters, so each step polls (`Reporter.poll`). Order an
 
 1. `create_agent` (retried while IAM propagates the new service role) -> CREATING -> NOT_PREPARED;
    or `update_agent` (it replaces the agent: name, model and role every time) -> UPDATING -> ...
+   (a status read that predates the update is not believed: see `After`)
 2. `create_agent_action_group` / `update_agent_action_group` on the DRAFT version.
 3. (the caller adds the Lambda permission for the agent's ARN)
-4. `prepare_agent` -> PREPARING -> PREPARED (FAILED carries `failureReasons`).
+4. `prepare_agent` -> PREPARING -> PREPARED (FAILED carries `failureReasons`); a PREPARED left
+   from the previous preparation is not believed (`After`).
 5. `create_agent_alias` / `update_agent_alias` without a routing configuration: Bedrock snapshots
    the prepared DRAFT into a new numbered version behind the alias -> PREPARED.
 
@@ -18,7 +20,9 @@ the agent is PREPARED, nothing is written.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -84,11 +88,58 @@ def _fail_on(what: str, read: Any) -> Any:
     return check
 
 
-def wait_for_agent(client: Any, agent_id: str, reporter: Reporter, targets: set[str], what: str) -> str:
+@dataclass(frozen=True)
+class After:
+    """A write the poll must see the effect of: Bedrock's reads can lag its writes.
+
+    Right after `update_agent` or `prepare_agent`, `get_agent` may still return the agent as it was
+    (PREPARED from the previous deploy), and taking that for the result would publish an alias of
+    the old DRAFT. A status in `checked` is believed only once the poll has seen `transitional`
+    (UPDATING, PREPARING), or once the agent's `stamp` field is at or after `since`, the time the
+    write returned; until then the poll reads it as `stale <status>` and keeps waiting.
+    """
+
+    stamp: str
+    since: datetime | None
+    transitional: str
+    checked: frozenset[str]
+
+
+def _at_or_after(stamp: Any, since: datetime | None) -> bool:
+    if since is None:
+        return True  # the write returned no time: nothing to compare, trust the status
+    if stamp is None:
+        return False
+    try:
+        return bool(stamp >= since)
+    except TypeError:  # a naive and an aware datetime: cannot tell, so not proven fresh
+        return False
+
+
+def _status_reader(read: Callable[[], dict[str, Any]], after: After | None) -> Callable[[], str]:
+    seen_transition: list[bool] = []
+
+    def status() -> str:
+        agent = read()
+        current = str(agent["agentStatus"])
+        if after is None:
+            return current
+        if current == after.transitional:
+            seen_transition.append(True)
+        elif current in after.checked and not seen_transition and not _at_or_after(agent.get(after.stamp), after.since):
+            return f"stale {current}"
+        return current
+
+    return status
+
+
+def wait_for_agent(
+    client: Any, agent_id: str, reporter: Reporter, targets: set[str], what: str, after: After | None = None
+) -> str:
     def read() -> dict[str, Any]:
         return dict(client.get_agent(agentId=agent_id)["agent"])
 
-    return reporter.poll(what, lambda: str(read()["agentStatus"]), targets, failed=_fail_on("The agent", read))
+    return reporter.poll(what, _status_reader(read, after), targets, failed=_fail_on("The agent", read))
 
 
 def ensure_agent(client: Any, plan: DeployPlan, reporter: Reporter) -> tuple[AgentState, Change]:
@@ -125,12 +176,15 @@ def ensure_agent(client: Any, plan: DeployPlan, reporter: Reporter) -> tuple[Age
         differences = [key for key, value in wanted.items() if current.get(key) != value]
         status = str(current["agentStatus"])
         if differences:
-            reporter.retry_while(
+            updated = reporter.retry_while(
                 f"update agent {spec.name}",
                 lambda: client.update_agent(agentId=agent_id, **wanted),
                 _propagating,
+            )["agent"]
+            after = After("updatedAt", updated.get("updatedAt"), "UPDATING", frozenset(SETTLED_AGENT))
+            status = wait_for_agent(
+                client, agent_id, reporter, SETTLED_AGENT, f"agent {spec.name} to be updated", after
             )
-            status = wait_for_agent(client, agent_id, reporter, SETTLED_AGENT, f"agent {spec.name} to be updated")
         elif status not in SETTLED_AGENT:
             status = wait_for_agent(client, agent_id, reporter, SETTLED_AGENT, f"agent {spec.name} to settle")
         if missing := {k: v for k, v in plan.tags.items() if tags.get(k) != v}:
@@ -191,8 +245,11 @@ def ensure_action_group(client: Any, plan: DeployPlan, agent_id: str, reporter: 
 
 
 def prepare(client: Any, plan: DeployPlan, agent_id: str, reporter: Reporter) -> None:
-    """`prepare_agent`, then poll until PREPARED.
+    """`prepare_agent`, then poll until PREPARED by this preparation.
 
+    A PREPARED read counts only after PREPARING was seen or when the agent's `preparedAt` is at or
+    after the `preparedAt` that `prepare_agent` returned (`After`): an eventually consistent read
+    can still show the previous preparation, and the alias would then snapshot the old DRAFT.
     NOT_PREPARED right after the call is read as "not started yet" for `NOT_PREPARED_GRACE_S`
     (the status is eventually consistent); if it stays, preparation was refused and the agent's
     `failureReasons` say why.
@@ -217,8 +274,9 @@ def prepare(client: Any, plan: DeployPlan, agent_id: str, reporter: Reporter) ->
                 )
 
     with translated("bedrock-agent", model=plan.agent.foundation_model, region=plan.settings.region):
-        client.prepare_agent(agentId=agent_id)
-        reporter.poll("agent to be PREPARED", lambda: str(read()["agentStatus"]), {"PREPARED"}, failed=check)
+        started = client.prepare_agent(agentId=agent_id)
+        after = After("preparedAt", started.get("preparedAt"), "PREPARING", frozenset({"PREPARED"}))
+        reporter.poll("agent to be PREPARED", _status_reader(read, after), {"PREPARED"}, failed=check)
     reporter.record("bedrock-agent-prepare", plan.agent.name, Change.UPDATED, "PREPARED")
 
 

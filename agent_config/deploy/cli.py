@@ -111,11 +111,18 @@ def settings_from(args: argparse.Namespace, account_id: str, region: str, partit
     )
 
 
-def make_plan(settings: DeploySettings, root: Path | None = None) -> DeployPlan:
+def make_plan(settings: DeploySettings, root: Path | None = None, *, check_model: bool = True) -> DeployPlan:
+    """The plan; `check_model=False` for the modes that only need its names (see `build_plan`)."""
     from agent_config.checks.catalogue import load_catalogue
     from agent_config.schema import openapi_schema
 
-    return build_plan(settings, openapi_schema(), load_catalogue().required_iam_actions(), root or project_root())
+    return build_plan(
+        settings,
+        openapi_schema(),
+        load_catalogue().required_iam_actions(),
+        root or project_root(),
+        check_model=check_model,
+    )
 
 
 def _default_region() -> str:
@@ -186,7 +193,7 @@ def _run(
     account_id = args.account_id or clients.account_id()
     partition = clients.partition()
     settings = settings_from(args, account_id, region, partition)
-    plan = make_plan(settings)
+    plan = make_plan(settings, check_model=not (args.validate or args.destroy))
     reporter = reporter or Reporter(stream=out)
 
     if args.dry_run:
@@ -201,7 +208,7 @@ def _run(
         from agent_config.deploy.runner import run_destroy
 
         other = Target.AGENTCORE_GATEWAY if settings.target is Target.AGENT else Target.AGENT
-        other_plan = make_plan(settings.model_copy(update={"target": other}))
+        other_plan = make_plan(settings.model_copy(update={"target": other}), check_model=False)
         agent_plan, gateway_plan = (plan, other_plan) if settings.target is Target.AGENT else (other_plan, plan)
         run_destroy(agent_plan, gateway_plan, clients, reporter)
         out.write("Destroyed.\n")

@@ -3,6 +3,7 @@ what to do about it, because the person reading it is at a terminal, not in a de
 
     DeployError                       base: `str(error)` is the sentence, `.fix` the next step
     ├── MissingPermission             AccessDenied: names the IAM action the caller lacks
+    │   └── CreateAgentDenied         CreateAgent denied without a reason: the permission or Agents Classic
     ├── AgentsClassicUnavailable      the account may not create Agents Classic agents
     ├── ModelAccessDenied             the model (or its inference profile) is not enabled
     ├── WrongRegion                   the service or the model is not offered in that Region
@@ -87,6 +88,26 @@ class MissingPermission(DeployError):
             f"Access denied for {operation}: the credentials you deploy with lack the IAM permission "
             f"{action}{f' ({detail})' if detail else ''}.",
             f"Grant {action} to the deploying principal and run the same command again.",
+        )
+
+
+class CreateAgentDenied(MissingPermission):
+    """`CreateAgent` refused with an AccessDenied that names no action and no reason.
+
+    Bedrock answers the same way whether the caller lacks `bedrock:CreateAgent` or the account is
+    not allowed to use Agents Classic (closed to new customers), and we cannot tell them apart from
+    here: so the sentence names both, and the way out of the second one.
+    """
+
+    def __init__(self, detail: str) -> None:
+        self.action = "bedrock:CreateAgent"
+        DeployError.__init__(
+            self,
+            "Access denied for CreateAgent, for one of two reasons: the credentials you deploy with lack the "
+            "IAM permission bedrock:CreateAgent, or this account is not allowed to use Amazon Bedrock Agents "
+            f"(Agents Classic has been closed to new customers since 2026-07-30; AWS said: {detail}).",
+            "Grant bedrock:CreateAgent and run the same command again; if the credentials already have it, "
+            "deploy the same Lambda as an AgentCore Gateway target instead: add --target agentcore-gateway.",
         )
 
 
@@ -196,10 +217,17 @@ def explain_client_error(
     if code in _QUOTA_CODES or "quota" in lowered or "limit exceeded" in lowered:
         return QuotaExceeded(operation, message)
     if code in _DENIED_CODES:
-        named = _NOT_AUTHORIZED.search(message)
-        action = named.group(1) if named else iam_action(service, operation)
-        return MissingPermission(action, operation, "" if named else message)
+        return _access_denied(service, operation, message)
     return DeployError(f"{operation} failed: {code}: {message}.", "Fix the cause above and run the deploy again.")
+
+
+def _access_denied(service: str, operation: str, message: str) -> MissingPermission:
+    """The action AWS named, else the operation's own action (or both causes for CreateAgent)."""
+    named = _NOT_AUTHORIZED.search(message)
+    if named is None and service == "bedrock-agent" and operation == "CreateAgent":
+        return CreateAgentDenied(message)
+    action = named.group(1) if named else iam_action(service, operation)
+    return MissingPermission(action, operation, "" if named else message)
 
 
 @contextmanager

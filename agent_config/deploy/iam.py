@@ -11,8 +11,9 @@ Three roles:
   The trust policy carries no `aws:SourceAccount` condition: Lambda does not send one when it
   assumes an execution role, and a condition there would stop the function from starting.
 - **Agent service role** (trusted by `bedrock.amazonaws.com` with `aws:SourceAccount` and
-  `aws:SourceArn` = this account's agents): invoke the one model through its inference profile,
-  and the foundation model in every Region the profile routes to.
+  `aws:SourceArn` = this account's agents): invoke (and stream from) the one model through its
+  inference profile and the foundation model in every Region the profile routes to, and read
+  those two resources.
 - **Gateway role** (trusted by `bedrock-agentcore.amazonaws.com` with the same two conditions,
   for `--target agentcore-gateway`): invoke our function, nothing else.
 """
@@ -35,6 +36,7 @@ SESSION_TABLE_ACTIONS: Final = tuple(sorted(REQUIRED_IAM_ACTIONS))
 LOG_ACTIONS: Final = ("logs:CreateLogStream", "logs:PutLogEvents")
 SSM_ACTIONS: Final = ("ssm:GetParameter", "ssm:GetParameters")
 SECRET_ACTIONS: Final = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
+MODEL_INVOKE_ACTIONS: Final = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 
 
 def trust_policy(service: str, conditions: dict[str, dict[str, str]] | None = None) -> PolicyDocument:
@@ -174,15 +176,28 @@ def direct_api_policy(actions: list[str], partition: str, account_id: str) -> tu
 
 
 def agent_model_policy(*, inference_profile_arn: str | None, foundation_model_arns: list[str]) -> PolicyDocument:
-    """Invoke the one model: through its inference profile and in the Regions the profile routes to."""
+    """Use the one model: through its inference profile and in the Regions the profile routes to.
+
+    `InvokeModelWithResponseStream` is granted with `InvokeModel` (as the Bedrock Agents service-role
+    documentation does) because the agent streams model responses, for example when an InvokeAgent
+    caller asks for streamed final responses; without it those turns fail with AccessDenied. The two
+    reads let the agent resolve the profile and the foundation model behind it; both are scoped to
+    exactly the resources it may invoke.
+    """
     invoke_resources = ([inference_profile_arn] if inference_profile_arn else []) + foundation_model_arns
     statements: list[dict[str, Any]] = [
         {
             "Sid": "InvokeTheModel",
             "Effect": "Allow",
-            "Action": ["bedrock:InvokeModel"],
+            "Action": list(MODEL_INVOKE_ACTIONS),
             "Resource": invoke_resources,
-        }
+        },
+        {
+            "Sid": "ReadTheFoundationModel",
+            "Effect": "Allow",
+            "Action": ["bedrock:GetFoundationModel"],
+            "Resource": foundation_model_arns,
+        },
     ]
     if inference_profile_arn:
         statements.append(

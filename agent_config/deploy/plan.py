@@ -206,6 +206,48 @@ def parse_model(model: str) -> ModelRef:
     return ModelRef(agent_model=model, inference_profile_id=None, foundation_model_id=value)
 
 
+_PROFILE_GEOGRAPHIES: Final[tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = (
+    (("us-gov-",), ("us-gov",)),
+    (("us-",), ("us",)),
+    (("eu-",), ("eu",)),
+    (("ap-northeast-1", "ap-northeast-3"), ("apac", "jp")),
+    (("ap-southeast-2", "ap-southeast-4"), ("apac", "au")),
+    (("ap-",), ("apac",)),
+    (("ca-",), ("ca", "us")),
+)
+"""(Region code prefixes, the inference-profile prefixes callable from them); the first match wins."""
+
+
+def profile_prefixes_for(region: str) -> tuple[str, ...] | None:
+    """The geographic inference-profile prefixes a caller in `region` may use, the usual one first.
+
+    A geographic profile (`us.`, `eu.`, ...) can only be called from a Region of its geography;
+    Bedrock refuses any other at `create_agent`, after the roles, table and function already exist.
+    `None` means a Region whose geography this table does not know: it is not checked (and
+    Bedrock's own error still applies). `global.` profiles fit every commercial Region.
+    """
+    for region_prefixes, profile_prefixes in _PROFILE_GEOGRAPHIES:
+        if region.startswith(region_prefixes):
+            return profile_prefixes
+    return None
+
+
+def check_model_region(model: ModelRef, region: str) -> None:
+    """Refuse a geographic inference profile that cannot be called from `region`, in one sentence."""
+    if model.inference_profile_id is None:
+        return
+    prefix = model.inference_profile_id.split(".", 1)[0]
+    allowed = profile_prefixes_for(region)
+    if prefix == "global" or allowed is None or prefix in allowed:
+        return
+    right, base = allowed[0], model.foundation_model_id
+    raise DeployError(
+        f"--model {model.agent_model} is a {prefix}. inference profile, which cannot be used from {region}: "
+        f"pass --model {right}.{base} ({right}. is the prefix for {region}) or --model global.{base} "
+        "(global. fits every Region)."
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Resource specifications
 # ---------------------------------------------------------------------------------------------
@@ -525,8 +567,19 @@ def _runtime_arns(settings: DeploySettings) -> list[str]:
     return sorted(arns)
 
 
-def build_plan(settings: DeploySettings, schema: dict[str, Any], read_actions: list[str], root: Path) -> DeployPlan:
-    """The complete plan for `settings`; `schema` is the OpenAPI schema, `read_actions` the catalogue's."""
+def build_plan(
+    settings: DeploySettings,
+    schema: dict[str, Any],
+    read_actions: list[str],
+    root: Path,
+    *,
+    check_model: bool = True,
+) -> DeployPlan:
+    """The complete plan for `settings`; `schema` is the OpenAPI schema, `read_actions` the catalogue's.
+
+    `check_model=False` skips the model/Region check, for the modes that use the plan's names only
+    (--validate, --destroy): they must work on a stack whatever --model the person passes now.
+    """
     s = settings
     p, region, account = s.partition, s.region, s.account_id
     name = s.agent_name
@@ -642,7 +695,7 @@ def build_plan(settings: DeploySettings, schema: dict[str, Any], read_actions: l
         "star_resources": tuple(StarResource(action=a, reason=r) for a, r in sorted(star.items())),
     }
     if s.target is Target.AGENT:
-        plan.update(_agent_part(s, routes, schema, function_arn, function_name))
+        plan.update(_agent_part(s, routes, schema, function_arn, function_name, check_model=check_model))
     else:
         plan.update(_gateway_part(s, routes, function_arn))
         notes.append(
@@ -654,10 +707,18 @@ def build_plan(settings: DeploySettings, schema: dict[str, Any], read_actions: l
 
 
 def _agent_part(
-    s: DeploySettings, routes: dict[str, Route], schema: dict[str, Any], function_arn: str, function_name: str
+    s: DeploySettings,
+    routes: dict[str, Route],
+    schema: dict[str, Any],
+    function_arn: str,
+    function_name: str,
+    *,
+    check_model: bool = True,
 ) -> dict[str, Any]:
     p, region, account, name = s.partition, s.region, s.account_id, s.agent_name
     model = parse_model(s.model)
+    if check_model:
+        check_model_region(model, region)
     profile_arn = (
         f"arn:{p}:bedrock:{region}:{account}:inference-profile/{model.inference_profile_id}"
         if model.inference_profile_id

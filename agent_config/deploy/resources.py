@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
-from agent_config.deploy.errors import NotOurs, error_code, translated
+from agent_config.deploy.errors import DeployError, NotOurs, error_code, translated
 from agent_config.deploy.plan import STACK_TAG, DeployPlan, ParameterSpec, RoleSpec, canonical_json, tag_list
 from agent_config.deploy.progress import Change, Reporter
 
@@ -25,6 +25,11 @@ NOT_FOUND = frozenset(
         "NotFoundException",
     }
 )
+
+
+TABLE_DELETE_POLL_S = 5
+TABLE_DELETE_MAX_POLLS = 60
+"""DynamoDB deletes a small table in seconds; five minutes means something is stuck."""
 
 
 def is_not_found(exc: ClientError) -> bool:
@@ -127,15 +132,23 @@ def delete_role(iam: Any, name: str, stack: str, reporter: Reporter) -> None:
 
 
 def ensure_table(dynamodb: Any, plan: DeployPlan, reporter: Reporter) -> Change:
+    """The sessions table with the planned keys, billing, tags and TTL; a table still DELETING is awaited first."""
     spec, tags, stack = plan.table, plan.tags, plan.tags[STACK_TAG]
     wanted = spec.create_table_kwargs(tags)
     changes: list[str] = []
     with translated("dynamodb"):
         try:
-            table = dynamodb.describe_table(TableName=spec.name)["Table"]
+            table: dict[str, Any] | None = dynamodb.describe_table(TableName=spec.name)["Table"]
         except ClientError as exc:
             if not is_not_found(exc):
                 raise
+            table = None
+        if table is not None and table.get("TableStatus") == "DELETING":
+            # A destroy a moment ago: creating now fails with ResourceInUseException, and waiting
+            # for ACTIVE would end in ResourceNotFoundException. Let it go, then create it anew.
+            wait_table_deleted(dynamodb, spec.name, reporter)
+            table = None
+        if table is None:
             dynamodb.create_table(**wanted)
             created = True
         else:
@@ -189,7 +202,32 @@ def delete_table(dynamodb: Any, plan: DeployPlan, reporter: Reporter) -> None:
             reporter.record("dynamodb-table", name, Change.SKIPPED, f"not tagged {STACK_TAG}={stack}")
             return
         dynamodb.delete_table(TableName=name)
+        wait_table_deleted(dynamodb, name, reporter)
     reporter.record("dynamodb-table", name, Change.DELETED)
+
+
+def wait_table_deleted(dynamodb: Any, name: str, reporter: Reporter) -> None:
+    """Wait (DynamoDB's `table_not_exists` waiter) until the table is gone.
+
+    `delete_table` returns while the table is still DELETING; a deploy right after a destroy would
+    otherwise find it and fail, so destroy ends only when the name is free again.
+    """
+    reporter.line(f"  Waiting for table {name} to be deleted ...")
+    try:
+        dynamodb.get_waiter("table_not_exists").wait(
+            TableName=name,
+            WaiterConfig={"Delay": TABLE_DELETE_POLL_S, "MaxAttempts": TABLE_DELETE_MAX_POLLS},
+        )
+    except WaiterError as exc:
+        error = (exc.last_response or {}).get("Error") or {}
+        if error:  # the waiter stops at the first unexpected error, such as AccessDenied on DescribeTable
+            what = f"waiting for it failed: {error.get('Code')}: {error.get('Message')}"
+        else:
+            what = f"it still exists after {TABLE_DELETE_POLL_S * TABLE_DELETE_MAX_POLLS} s"
+        raise DeployError(
+            f"The table {name} is being deleted, but {what}.",
+            "Check it in the DynamoDB console; running the same command again resumes where this one stopped.",
+        ) from exc
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,7 +5,10 @@
       --target agentcore-gateway:  gateway role -> gateway -> Lambda target
     and last the /<agent-name>/deployment parameter (the ids, for --validate and for people).
 
-Destroy runs the same list backwards and deletes only resources that carry our stack tag.
+Destroy runs the same list backwards and deletes only resources that carry our stack tag. It looks
+for both targets; the service of the one the deployment parameter does not name may be unusable in
+the Region or to the caller, which is a warning, not a stop. The table is awaited until it is gone,
+so a deploy can follow at once.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, UnknownEndpointError, UnknownServiceError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from agent_config.deploy import bedrock_agent, function, gateway, resources
-from agent_config.deploy.errors import error_code, error_message, translated
+from agent_config.deploy.errors import MissingPermission, WrongRegion, error_code, error_message, translated
 from agent_config.deploy.packaging import BuiltPackage, build_package
-from agent_config.deploy.plan import STACK_TAG, DeployPlan, PackageSpec, ParameterSpec, canonical_json
-from agent_config.deploy.progress import Outcome, Reporter
+from agent_config.deploy.plan import STACK_TAG, DeployPlan, PackageSpec, ParameterSpec, Target, canonical_json
+from agent_config.deploy.progress import Change, Outcome, Reporter
 
 PackageBuilder = Callable[[PackageSpec], BuiltPackage]
 
@@ -183,18 +187,86 @@ def _our_parameter_names(ssm: Any, plan: DeployPlan) -> list[str]:
     return sorted(names)
 
 
+_UNREACHABLE = (
+    MissingPermission,
+    WrongRegion,
+    BotoConnectionError,
+    UnknownEndpointError,
+    UnknownServiceError,
+)
+"""What "this service is not usable here" looks like: AccessDenied (no permission for a service
+one never used), a Region without the service (UnknownEndpoint, or no endpoint to connect to), or a
+botocore without the service. Anything else (throttling, a bug) still stops the destroy."""
+
+
+def delete_target(
+    target: Target,
+    deployed: str | None,
+    service: str,
+    kind: str,
+    name: str,
+    delete: Callable[[], None],
+    reporter: Reporter,
+) -> None:
+    """Delete one target's resources; for a target that was not deployed, an unusable service is a warning.
+
+    Destroy looks for both targets (a stack may have been deployed with either over time), but the
+    other target's service may not exist in the Region or may not be granted to the person
+    destroying: that must not stop the deletion of the function, table, secrets and roles. For the
+    target the deployment record names, every error still stops the destroy (it is really there).
+    """
+    if deployed == target.value:
+        delete()
+        return
+    try:
+        delete()
+    except _UNREACHABLE as exc:
+        why = (
+            f"the deployment record says target {deployed}"
+            if deployed
+            else "there is no deployment record to say which target was deployed"
+        )
+        reporter.line(
+            f"  Warning: could not look for the {kind} {name}, {service} is not usable here ({exc}); {why}, so "
+            f"this is skipped and everything else is deleted. If a {kind} {name} exists, delete it in the console."
+        )
+        reporter.record(kind, name, Change.SKIPPED, f"{service} not usable here")
+
+
 def run_destroy(agent_plan: DeployPlan, gateway_plan: DeployPlan, clients: Any, reporter: Reporter) -> None:
-    """Delete, in reverse order, every resource of either target that carries our stack tag."""
+    """Delete, in reverse order, every resource of either target that carries our stack tag.
+
+    Which target was deployed is read from the /<agent-name>/deployment parameter before anything
+    is deleted (it goes with the other parameters); see `delete_target` for the other one.
+    """
     plan = agent_plan
     stack = plan.tags[STACK_TAG]
     reporter.line(
         f"Destroying {plan.settings.agent_name} in {plan.settings.region} (account {plan.settings.account_id})"
     )
-    bedrock_agent.delete_agent(clients.client("bedrock-agent"), agent_plan, reporter)
-    gateway.delete_gateway(clients.client("bedrock-agentcore-control"), gateway_plan, reporter)
+    ssm = clients.client("ssm")
+    deployed = read_outputs(ssm, plan).get("target")
+    assert agent_plan.agent is not None and gateway_plan.gateway is not None
+    delete_target(
+        Target.AGENT,
+        deployed,
+        "bedrock-agent",
+        "bedrock-agent",
+        agent_plan.agent.name,
+        lambda: bedrock_agent.delete_agent(clients.client("bedrock-agent"), agent_plan, reporter),
+        reporter,
+    )
+    delete_target(
+        Target.AGENTCORE_GATEWAY,
+        deployed,
+        "bedrock-agentcore-control",
+        "agentcore-gateway",
+        gateway_plan.gateway.name,
+        lambda: gateway.delete_gateway(clients.client("bedrock-agentcore-control"), gateway_plan, reporter),
+        reporter,
+    )
     function.delete_function(clients.client("lambda"), plan, reporter)
     resources.delete_log_group(clients.client("logs"), plan, reporter)
-    ssm = clients.client("ssm")
     resources.delete_parameters(ssm, _our_parameter_names(ssm, plan), stack, reporter)
     secrets = clients.client("secretsmanager")
     resources.delete_secrets(secrets, _our_secret_names(secrets, plan), stack, reporter)

@@ -219,13 +219,18 @@ class AgentScript:
         self.alias_polls(("CREATING", "PREPARED"))
 
     def prepare(self, statuses: tuple[str, ...]) -> None:
+        """`prepare_agent` (it returns preparedAt NOW), then one `get_agent` per status.
+
+        Each polled agent carries preparedAt NOW too: the deploy believes a PREPARED only when it is
+        from this preparation (preparedAt at or after the one prepare_agent returned).
+        """
         self.add(
             "prepare_agent",
             {"agentId": AGENT_ID, "agentStatus": "PREPARING", "agentVersion": "DRAFT", "preparedAt": NOW},
             {"agentId": AGENT_ID},
         )
         for status in statuses:
-            self.get_agent(status)
+            self.get_agent(status, preparedAt=NOW)
 
     def alias_polls(self, statuses: tuple[str, ...], version: str = "1") -> None:
         for status in statuses:

@@ -4,6 +4,7 @@ real bedrock-agent service model): status transitions, failures, refusals, retri
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from botocore.stub import ANY
 from agent_config.deploy.bedrock_agent import deploy_agent, ensure_action_group, ensure_agent, prepare
 from agent_config.deploy.errors import (
     AgentsClassicUnavailable,
+    CreateAgentDenied,
     MissingPermission,
     ModelAccessDenied,
     PrepareFailed,
@@ -22,6 +24,7 @@ from agent_config.deploy.progress import Change
 from tests.contract.deploy.deploy_stubs import (
     AGENT_ID,
     GROUP_ID,
+    NOW,
     AgentScript,
     FakeClock,
     action_group_body,
@@ -307,3 +310,90 @@ def _alias(plan: Any) -> dict[str, Any]:
     from tests.contract.deploy.deploy_stubs import alias_body
 
     return alias_body(plan, "PREPARED")
+
+
+def _prepare_agent_response() -> dict[str, Any]:
+    return {"agentId": AGENT_ID, "agentStatus": "PREPARING", "agentVersion": "DRAFT", "preparedAt": NOW}
+
+
+def test_a_stale_prepared_right_after_prepare_agent_is_not_taken_for_the_result(plan: Any) -> None:
+    # GIVEN get_agent still answers with the previous preparation (PREPARED, an older preparedAt),
+    # then shows PREPARING, then PREPARED
+    client, stubber = stubbed("bedrock-agent")
+    script = AgentScript(stubber, plan)
+    script.add("prepare_agent", _prepare_agent_response(), {"agentId": AGENT_ID})
+    script.get_agent("PREPARED", preparedAt=NOW - timedelta(days=1))
+    script.get_agent("PREPARING", preparedAt=NOW - timedelta(days=1))
+    script.get_agent("PREPARED", preparedAt=NOW + timedelta(seconds=20))
+    report, out = reporter()
+
+    # WHEN prepare polls
+    prepare(client, plan, AGENT_ID, report)
+
+    # THEN it waited through the stale read and PREPARING (every queued read was consumed)
+    stubber.assert_no_pending_responses()
+    assert "Waiting for agent to be PREPARED ... 0 s (stale PREPARED)" in out.getvalue()
+
+
+def test_a_prepared_whose_prepared_at_is_from_this_preparation_is_believed_without_preparing(plan: Any) -> None:
+    client, stubber = stubbed("bedrock-agent")
+    script = AgentScript(stubber, plan)
+    script.add("prepare_agent", _prepare_agent_response(), {"agentId": AGENT_ID})
+    script.get_agent("PREPARED", preparedAt=NOW - timedelta(minutes=5))
+    script.get_agent("PREPARED")  # no preparedAt at all: not proven fresh either
+    script.get_agent("PREPARED", preparedAt=NOW)  # at the preparedAt prepare_agent returned
+    report, _ = reporter()
+    prepare(client, plan, AGENT_ID, report)
+    stubber.assert_no_pending_responses()
+
+
+def test_a_prepared_that_never_becomes_fresh_times_out_instead_of_publishing_the_old_draft(plan: Any) -> None:
+    client, stubber = stubbed("bedrock-agent")
+    script = AgentScript(stubber, plan)
+    script.add("prepare_agent", _prepare_agent_response(), {"agentId": AGENT_ID})
+    for _ in range(202):
+        script.get_agent("PREPARED", preparedAt=NOW - timedelta(days=1))
+    report, _ = reporter()
+    with pytest.raises(WaitTimedOut, match="still stale PREPARED"):
+        prepare(client, plan, AGENT_ID, report)
+
+
+def test_after_update_agent_a_stale_settled_status_is_not_believed_until_updating_is_left() -> None:
+    # GIVEN an agent whose model changes, and a get_agent that first still shows it as before the update
+    old = plan_for()
+    new = plan_for(settings(model="us.anthropic.claude-sonnet-4-5-20250929-v1:0"))
+    client, stubber = stubbed("bedrock-agent")
+    script = AgentScript(stubber, new)
+    script.existing(agent=agent_body(old, "PREPARED", updatedAt=NOW - timedelta(days=1)))
+    script.add("update_agent", {"agent": agent_body(new, "UPDATING", updatedAt=NOW)})
+    script.get_agent("PREPARED", updatedAt=NOW - timedelta(days=1))  # stale: before the update
+    script.get_agent("UPDATING", updatedAt=NOW)
+    script.get_agent("NOT_PREPARED", updatedAt=NOW)
+    report, out = reporter()
+
+    # WHEN the agent is ensured
+    state, change = ensure_agent(client, new, report)
+
+    # THEN it waited until UPDATING was left, and reports the real status
+    stubber.assert_no_pending_responses()
+    assert (state.status, change) == ("NOT_PREPARED", Change.UPDATED)
+    assert "(stale PREPARED)" in out.getvalue() and "(UPDATING)" in out.getvalue()
+
+
+def test_a_create_agent_denial_without_a_reason_names_the_permission_and_agents_classic(plan: Any) -> None:
+    # GIVEN CreateAgent keeps answering a bare AccessDenied (retried first, as IAM propagation)
+    client, stubber = stubbed("bedrock-agent")
+    stubber.add_response("list_agents", {"agentSummaries": []})
+    for _ in range(7):
+        stubber.add_client_error("create_agent", **denied("Access denied when calling Bedrock."))
+    clock = FakeClock()
+    report, _ = reporter(clock)
+
+    # WHEN the agent is created, THEN after the retries the error names both causes and the gateway target
+    with pytest.raises(CreateAgentDenied) as caught:
+        ensure_agent(client, plan, report)
+    stubber.assert_no_pending_responses()
+    assert len(clock.sleeps) == 6
+    assert "bedrock:CreateAgent" in str(caught.value)
+    assert "not allowed to use Amazon Bedrock Agents" in str(caught.value)
+    assert "--target agentcore-gateway" in str(caught.value)

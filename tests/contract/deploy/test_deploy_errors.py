@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 
 from agent_config.deploy.errors import (
     AgentsClassicUnavailable,
+    CreateAgentDenied,
     DeployError,
     MissingPermission,
     ModelAccessDenied,
@@ -26,7 +27,7 @@ def client_error(code: str, message: str, operation: str = "CreateAgent") -> Cli
 @pytest.mark.parametrize(
     ("service", "operation", "action"),
     [
-        ("bedrock-agent", "CreateAgent", "bedrock:CreateAgent"),
+        ("bedrock-agent", "PrepareAgent", "bedrock:PrepareAgent"),
         ("bedrock-agentcore-control", "CreateGateway", "bedrock-agentcore:CreateGateway"),
         ("lambda", "AddPermission", "lambda:AddPermission"),
         ("iam", "PutRolePolicy", "iam:PutRolePolicy"),
@@ -41,6 +42,31 @@ def test_access_denied_without_a_named_action_names_the_operations_action(
     assert str(error).startswith(
         f"Access denied for {operation}: the credentials you deploy with lack the IAM permission {action}"
     )
+
+
+def test_create_agent_denied_without_a_reason_names_both_causes_and_the_gateway_target() -> None:
+    # GIVEN the bare AccessDenied Bedrock gives both to a caller without bedrock:CreateAgent and to
+    # an account that may not use Agents Classic (the two cannot be told apart from the message)
+    denied = client_error("AccessDeniedException", "Access denied when calling Bedrock.", "CreateAgent")
+
+    # WHEN it is explained
+    error = explain_client_error(denied, "bedrock-agent", "CreateAgent")
+
+    # THEN the sentence names both possibilities and the way out of the second, not only "grant it"
+    assert isinstance(error, CreateAgentDenied) and isinstance(error, MissingPermission)
+    assert error.action == "bedrock:CreateAgent"
+    text = str(error)
+    assert "lack the IAM permission bedrock:CreateAgent" in text
+    assert "not allowed to use Amazon Bedrock Agents" in text and "Agents Classic" in text
+    assert "--target agentcore-gateway" in text
+    assert "AWS said: Access denied when calling Bedrock" in text
+    assert text.count("\n") == 0
+
+
+def test_create_agent_denied_naming_another_action_names_only_that_action() -> None:
+    message = "User: arn:aws:iam::1:user/x is not authorized to perform: iam:PassRole on resource: r"
+    error = explain_client_error(client_error("AccessDeniedException", message), "bedrock-agent", "CreateAgent")
+    assert type(error) is MissingPermission and error.action == "iam:PassRole"
 
 
 def test_access_denied_naming_an_action_names_that_action() -> None:

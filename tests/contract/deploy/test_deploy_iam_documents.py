@@ -161,11 +161,17 @@ def test_the_agent_may_invoke_its_model_through_the_profile_and_in_the_regions_i
     assert plan.agent_role is not None
     statements = {s["Sid"]: s for s in iter_statements(plan.agent_role.inline_policies["invoke-model"])}
     profile = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0"
-    assert statements["InvokeTheModel"]["Action"] == ["bedrock:InvokeModel"]
-    assert statements["InvokeTheModel"]["Resource"] == [
-        profile,
-        "arn:aws:bedrock:*::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0",
-    ]
+    foundation = "arn:aws:bedrock:*::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0"
+    # InvokeModelWithResponseStream too, as the Bedrock Agents service-role documentation grants:
+    # an agent that streams its model's answer needs it.
+    assert statements["InvokeTheModel"]["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+    assert statements["InvokeTheModel"]["Resource"] == [profile, foundation]
+    assert statements["ReadTheFoundationModel"] == {
+        "Sid": "ReadTheFoundationModel",
+        "Effect": "Allow",
+        "Action": ["bedrock:GetFoundationModel"],
+        "Resource": [foundation],
+    }
     assert statements["ReadTheInferenceProfile"] == {
         "Sid": "ReadTheInferenceProfile",
         "Effect": "Allow",
@@ -178,9 +184,27 @@ def test_a_plain_model_id_is_allowed_in_the_deploy_region_only() -> None:
     plan = all_plans()[3]
     assert plan.agent_role is not None
     statements = iter_statements(plan.agent_role.inline_policies["invoke-model"])
-    assert [s["Resource"] for s in statements] == [
-        [f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"]
+    foundation = [f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"]
+    assert [(s["Sid"], s["Resource"]) for s in statements] == [
+        ("InvokeTheModel", foundation),
+        ("ReadTheFoundationModel", foundation),
     ]
+
+
+def test_the_agent_role_grants_only_model_actions_on_its_own_model(plan: DeployPlan) -> None:
+    """Every bedrock: action of the agent role names the profile or the foundation model, nothing wider."""
+    if plan.agent_role is None:
+        return
+    model = parse_model(plan.settings.model)
+    for statement in iter_statements(plan.agent_role.inline_policies["invoke-model"]):
+        assert set(as_list(statement["Action"])) <= {
+            "bedrock:InvokeModel",
+            "bedrock:InvokeModelWithResponseStream",
+            "bedrock:GetFoundationModel",
+            "bedrock:GetInferenceProfile",
+        }
+        for resource in as_list(statement["Resource"]):
+            assert resource.endswith(("/" + model.foundation_model_id, f"/{model.inference_profile_id}")), resource
 
 
 def test_the_gateway_role_may_invoke_our_function_only() -> None:

@@ -3,17 +3,19 @@ way the function will load it), the table from the session store's own definitio
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 
 from agent_config.config import SSM_PARAMETER_ENV, AuthKind, load_config
+from agent_config.deploy.cli import main
 from agent_config.deploy.errors import DeployError
-from agent_config.deploy.plan import MAX_INSTRUCTION_CHARS, STACK_TAG, ServerSetting, agent_instruction
+from agent_config.deploy.plan import MAX_INSTRUCTION_CHARS, STACK_TAG, ServerSetting, Target, agent_instruction
 from agent_config.interfaces import ServerRole
 from agent_config.schema import schema_routes
 from agent_config.session.table import table_definition
-from tests.contract.deploy.deploy_stubs import plan_for, settings
+from tests.contract.deploy.deploy_stubs import ACCOUNT, plan_for, settings
 
 
 def test_every_name_derives_from_the_agent_name_and_everything_is_tagged() -> None:
@@ -92,3 +94,61 @@ def test_the_instruction_says_when_to_use_every_operation_within_the_limit() -> 
     for operation in routes:
         assert f"- {operation} (" in text
     assert "Call it when the user asks whether the agent's data sources work" in text
+
+
+def test_a_us_profile_in_an_eu_region_is_refused_in_the_plan_naming_the_right_prefix() -> None:
+    # GIVEN the default model (a us. inference profile) and a European Region
+    # WHEN the plan is built, THEN it refuses in one sentence naming eu. and global., before any AWS call
+    with pytest.raises(DeployError) as caught:
+        plan_for(settings(region="eu-west-1"))
+    text = str(caught.value)
+    assert text == (
+        "--model us.anthropic.claude-haiku-4-5-20251001-v1:0 is a us. inference profile, which cannot be used "
+        "from eu-west-1: pass --model eu.anthropic.claude-haiku-4-5-20251001-v1:0 (eu. is the prefix for "
+        "eu-west-1) or --model global.anthropic.claude-haiku-4-5-20251001-v1:0 (global. fits every Region)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "prefix", "right"),
+    [
+        ("us-east-1", "eu", "us"),
+        ("ap-southeast-1", "us", "apac"),
+        ("ap-southeast-1", "jp", "apac"),
+        ("us-gov-west-1", "us", "us-gov"),
+        ("eu-central-1", "apac", "eu"),
+    ],
+)
+def test_a_profile_of_another_geography_is_refused(region: str, prefix: str, right: str) -> None:
+    with pytest.raises(DeployError, match=rf"is a {prefix}\. inference profile.*pass --model {right}\.anthropic"):
+        plan_for(settings(region=region, model=f"{prefix}.anthropic.claude-haiku-4-5-20251001-v1:0"))
+
+
+@pytest.mark.parametrize(
+    ("region", "model"),
+    [
+        ("us-east-1", "us.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        ("us-west-2", "global.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        ("eu-west-1", "eu.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        ("eu-west-1", "global.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        ("ap-northeast-1", "jp.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        ("ap-northeast-1", "apac.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        ("ap-southeast-2", "au.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        ("us-gov-west-1", "us-gov.anthropic.claude-3-haiku-20240307-v1:0"),
+        ("eu-west-1", "anthropic.claude-3-haiku-20240307-v1:0"),  # a plain model id: no geography
+        ("sa-east-1", "us.anthropic.claude-haiku-4-5-20251001-v1:0"),  # a Region the table does not know
+    ],
+)
+def test_a_profile_that_fits_the_region_is_planned(region: str, model: str) -> None:
+    plan = plan_for(settings(region=region, model=model))
+    assert plan.agent is not None and plan.agent.foundation_model == model
+
+
+def test_the_model_region_check_applies_to_the_agent_target_only_and_not_to_destroy() -> None:
+    # The gateway target uses no model, so its --model is not checked
+    assert plan_for(settings(region="eu-west-1", target=Target.AGENTCORE_GATEWAY)).agent is None
+    # --destroy (and --validate) use the plan's names only: a stack is removable whatever --model says now
+    out = io.StringIO()
+    args = ["--destroy", "--region", "eu-west-1", "--agent-name", "esa-test", "--account-id", ACCOUNT]
+    assert main(args, stdout=out, stdin=io.StringIO("")) == 1
+    assert "Nothing was deleted" in out.getvalue() and "inference profile" not in out.getvalue()

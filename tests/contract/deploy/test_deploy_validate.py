@@ -3,7 +3,8 @@
 The control plane and Lambda calls go through Stubber. InvokeAgent returns an event stream,
 which Stubber cannot produce (its response validation wants a dict where botocore yields an
 `EventStream`), so the trace parsing is tested on recorded-shape event dicts, and the smoke check
-gets a runtime client that yields them.
+gets a runtime client that yields them; that client still validates every request against
+InvokeAgent's input shape in the real service model, as Stubber would.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ import io
 import json
 from typing import Any
 
+import boto3
+import pytest
+from botocore.exceptions import ParamValidationError
 from botocore.response import StreamingBody
+from botocore.validate import validate_parameters
 
 from agent_config.deploy.aws import AwsClients
 from agent_config.deploy.cli import main
@@ -86,20 +91,52 @@ RECORDED_EVENTS: list[dict[str, Any]] = [
 ]
 
 
+def _runtime_input_shape() -> Any:
+    """InvokeAgent's input shape from botocore's bedrock-agent-runtime service model (no AWS call)."""
+    client = boto3.client(
+        "bedrock-agent-runtime", region_name=REGION, aws_access_key_id="stub", aws_secret_access_key="stub"
+    )
+    return client.meta.service_model.operation_model("InvokeAgent").input_shape
+
+
+INVOKE_AGENT_INPUT = _runtime_input_shape()
+
+
 class RecordedRuntime:
-    """A bedrock-agent-runtime client whose invoke_agent yields recorded events (see module doc)."""
+    """A bedrock-agent-runtime client whose invoke_agent yields recorded events (see module doc).
+
+    Stubber cannot stand in for InvokeAgent, but its requests must still match the real service
+    model: each one is validated against InvokeAgent's input shape as botocore would (a wrong
+    parameter name, a missing required one, a wrong type or a too-short sessionId raises
+    ParamValidationError).
+    """
 
     def __init__(self, events: list[dict[str, Any]]) -> None:
         self.events = events
         self.requests: list[dict[str, Any]] = []
 
     def invoke_agent(self, **kwargs: Any) -> dict[str, Any]:
+        validate_parameters(kwargs, INVOKE_AGENT_INPUT)
         self.requests.append(kwargs)
         return {
             "completion": iter(self.events),
             "contentType": "application/json",
             "sessionId": kwargs["sessionId"],
         }
+
+
+def test_the_recorded_runtime_refuses_a_request_the_service_model_would_refuse() -> None:
+    runtime = RecordedRuntime(RECORDED_EVENTS)
+    good = {"agentId": AGENT_ID, "agentAliasId": ALIAS_ID, "sessionId": "validate-1", "inputText": "hi"}
+    assert runtime.invoke_agent(**good)["sessionId"] == "validate-1"
+    with pytest.raises(ParamValidationError, match="agentAliasID"):
+        runtime.invoke_agent(**{**good, "agentAliasID": ALIAS_ID})  # a wrong parameter name
+    without_alias = {k: v for k, v in good.items() if k != "agentAliasId"}
+    with pytest.raises(ParamValidationError, match="agentAliasId"):
+        runtime.invoke_agent(**without_alias)
+    with pytest.raises(ParamValidationError, match="enableTrace"):
+        runtime.invoke_agent(**good, enableTrace="yes")
+    assert len(runtime.requests) == 1
 
 
 def test_the_trace_shows_which_action_group_the_agent_called() -> None:

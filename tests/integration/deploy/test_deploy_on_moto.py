@@ -18,10 +18,14 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.stub import Stubber
 
 from agent_config.config import AuthKind
+from agent_config.deploy import resources
 from agent_config.deploy.aws import AwsClients
 from agent_config.deploy.cli import main
+from agent_config.deploy.errors import MissingPermission
 from agent_config.deploy.packaging import BuiltPackage, build_package
 from agent_config.deploy.plan import STACK_TAG, DeployPlan, ServerSetting, Target
 from agent_config.deploy.progress import Change
@@ -45,6 +49,7 @@ from tests.contract.deploy.deploy_stubs import (
     reporter,
     settings,
     stubbed,
+    tiny_package,
 )
 
 pytestmark = pytest.mark.integration
@@ -92,6 +97,49 @@ def tagged_roles(aws: LocalAws, stack: str) -> list[str]:
         if tags.get(STACK_TAG) == stack:
             names.append(role["RoleName"])
     return sorted(names)
+
+
+def agent_destroy_client(plan: DeployPlan) -> tuple[Any, Stubber]:
+    """A bedrock-agent client scripted for deleting the stack's agent and its alias."""
+    agent_client, stubber = stubbed("bedrock-agent")
+    stubber.add_response(
+        "list_agents",
+        {
+            "agentSummaries": [
+                {
+                    "agentId": AGENT_ID,
+                    "agentName": plan.settings.agent_name,
+                    "agentStatus": "PREPARED",
+                    "updatedAt": agent_body(plan, "PREPARED")["updatedAt"],
+                }
+            ]
+        },
+    )
+    stubber.add_response("get_agent", {"agent": agent_body(plan, "PREPARED")})
+    stubber.add_response("list_tags_for_resource", {"tags": plan.tags})
+    stubber.add_response(
+        "list_agent_aliases",
+        {
+            "agentAliasSummaries": [
+                {
+                    "agentAliasId": ALIAS_ID,
+                    "agentAliasName": "live",
+                    "agentAliasStatus": "PREPARED",
+                    "createdAt": agent_body(plan, "PREPARED")["createdAt"],
+                    "updatedAt": agent_body(plan, "PREPARED")["updatedAt"],
+                }
+            ]
+        },
+    )
+    stubber.add_response(
+        "delete_agent_alias", {"agentId": AGENT_ID, "agentAliasId": ALIAS_ID, "agentAliasStatus": "DELETING"}
+    )
+    stubber.add_response(
+        "delete_agent",
+        {"agentId": AGENT_ID, "agentStatus": "DELETING"},
+        {"agentId": AGENT_ID, "skipResourceInUseCheck": True},
+    )
+    return agent_client, stubber
 
 
 def deploy(aws: LocalAws, plan: DeployPlan, package: BuiltPackage, script: Any) -> tuple[Any, list[Any], str]:
@@ -171,44 +219,7 @@ def test_deploy_creates_every_resource_as_planned_then_changes_nothing_then_dest
     assert [o for o in again if o.change is not Change.UNCHANGED] == []
 
     # WHEN --destroy runs
-    agent_client, stubber = stubbed("bedrock-agent")
-    stubber.add_response(
-        "list_agents",
-        {
-            "agentSummaries": [
-                {
-                    "agentId": AGENT_ID,
-                    "agentName": "esa-moto",
-                    "agentStatus": "PREPARED",
-                    "updatedAt": agent_body(plan, "PREPARED")["updatedAt"],
-                }
-            ]
-        },
-    )
-    stubber.add_response("get_agent", {"agent": agent_body(plan, "PREPARED")})
-    stubber.add_response("list_tags_for_resource", {"tags": plan.tags})
-    stubber.add_response(
-        "list_agent_aliases",
-        {
-            "agentAliasSummaries": [
-                {
-                    "agentAliasId": ALIAS_ID,
-                    "agentAliasName": "live",
-                    "agentAliasStatus": "PREPARED",
-                    "createdAt": agent_body(plan, "PREPARED")["createdAt"],
-                    "updatedAt": agent_body(plan, "PREPARED")["updatedAt"],
-                }
-            ]
-        },
-    )
-    stubber.add_response(
-        "delete_agent_alias", {"agentId": AGENT_ID, "agentAliasId": ALIAS_ID, "agentAliasStatus": "DELETING"}
-    )
-    stubber.add_response(
-        "delete_agent",
-        {"agentId": AGENT_ID, "agentStatus": "DELETING"},
-        {"agentId": AGENT_ID, "skipResourceInUseCheck": True},
-    )
+    agent_client, stubber = agent_destroy_client(plan)
     report, _ = reporter()
     run_destroy(plan, gateway_plan(agent_name="esa-moto"), clients_for(aws, **{"bedrock-agent": agent_client}), report)
     stubber.assert_no_pending_responses()
@@ -372,3 +383,120 @@ def test_new_mcp_settings_update_the_parameters_and_the_secrets(aws: LocalAws, t
     assert changes[("agentcore-gateway", "esa-params")] is Change.UNCHANGED
     value = json.loads(aws.client("ssm").get_parameter(Name="/esa-params/config")["Parameter"]["Value"])
     assert value["servers"]["knowledge"]["url"] == "https://knowledge.example.com/mcp"
+
+
+def unreachable(service: str) -> Any:
+    """A real client whose endpoint refuses connections, like a Region where the service does not exist."""
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        region_name=REGION,
+        endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="stub",
+        aws_secret_access_key="stub",
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=2),
+    )
+
+
+def test_destroy_deletes_everything_when_the_other_targets_service_is_denied_then_a_deploy_follows(
+    aws: LocalAws, tmp_path: Path
+) -> None:
+    # GIVEN a deployed agent, and credentials without bedrock-agentcore:ListGateways
+    package = tiny_package(tmp_path)
+    plan = plan_for(settings(agent_name="esa-noac"))
+    deploy(aws, plan, package, lambda s: s.fresh_deploy())
+    agent_client, agent_stubber = agent_destroy_client(plan)
+    control, control_stubber = stubbed("bedrock-agentcore-control")
+    control_stubber.add_client_error(
+        "list_gateways",
+        service_error_code="AccessDeniedException",
+        service_message="User: arn:aws:iam::123456789012:user/dev is not authorized to perform: "
+        "bedrock-agentcore:ListGateways on resource: *",
+        http_status_code=403,
+    )
+    clients = clients_for(aws, **{"bedrock-agent": agent_client, "bedrock-agentcore-control": control})
+
+    # WHEN --destroy runs
+    report, out = reporter()
+    run_destroy(plan, gateway_plan(agent_name="esa-noac"), clients, report)
+
+    # THEN the gateway look-up is a warning, and the agent and everything else are deleted
+    agent_stubber.assert_no_pending_responses()
+    control_stubber.assert_no_pending_responses()
+    text = out.getvalue()
+    assert "Warning: could not look for the agentcore-gateway esa-noac, bedrock-agentcore-control is not usable" in text
+    assert "the deployment record says target agent" in text
+    assert tagged_arns(aws, "esa-noac") == []
+    assert tagged_roles(aws, "esa-noac") == []
+
+    # and a deploy right after finds the names free again (the table was awaited until gone)
+    _, outcomes, _ = deploy(aws, plan, package, lambda s: s.fresh_deploy())
+    assert ("dynamodb-table", plan.table.name, Change.CREATED) in {(o.kind, o.name, o.change) for o in outcomes}
+
+
+def test_destroy_without_a_deployment_record_skips_an_unreachable_agent_service(aws: LocalAws, tmp_path: Path) -> None:
+    # GIVEN a deployed agent whose /<name>/deployment parameter is gone, in a "Region" without Agents
+    plan = plan_for(settings(agent_name="esa-norec"))
+    deploy(aws, plan, tiny_package(tmp_path), lambda s: s.fresh_deploy())
+    aws.client("ssm").delete_parameter(Name=plan.outputs_parameter)
+    clients = clients_for(aws, **{"bedrock-agent": unreachable("bedrock-agent")})
+
+    # WHEN --destroy runs (the gateway look-up goes to moto, which has none)
+    report, out = reporter()
+    run_destroy(plan, gateway_plan(agent_name="esa-norec"), clients, report)
+
+    # THEN the agent is skipped with a warning and everything else is deleted
+    text = out.getvalue()
+    assert "Warning: could not look for the bedrock-agent esa-norec, bedrock-agent is not usable here" in text
+    assert "there is no deployment record to say which target was deployed" in text
+    changes = {(o.kind, o.change) for o in report.outcomes}
+    assert ("bedrock-agent", Change.SKIPPED) in changes and ("agentcore-gateway", Change.ABSENT) in changes
+    assert tagged_arns(aws, "esa-norec") == []
+    assert tagged_roles(aws, "esa-norec") == []
+
+
+def test_destroy_stops_when_the_deployed_targets_service_refuses(aws: LocalAws, tmp_path: Path) -> None:
+    # GIVEN a deployed agent (the record says so) and credentials without bedrock:ListAgents
+    plan = plan_for(settings(agent_name="esa-stop"))
+    deploy(aws, plan, tiny_package(tmp_path), lambda s: s.fresh_deploy())
+    agent_client, stubber = stubbed("bedrock-agent")
+    stubber.add_client_error(
+        "list_agents",
+        service_error_code="AccessDeniedException",
+        service_message="User: x is not authorized to perform: bedrock:ListAgents on resource: *",
+        http_status_code=403,
+    )
+
+    # WHEN --destroy runs, THEN it stops with the missing permission, before deleting anything else
+    report, _ = reporter()
+    with pytest.raises(MissingPermission, match="bedrock:ListAgents"):
+        run_destroy(
+            plan, gateway_plan(agent_name="esa-stop"), clients_for(aws, **{"bedrock-agent": agent_client}), report
+        )
+    assert aws.client("lambda").get_function(FunctionName=plan.function.name)
+
+
+def test_a_table_still_deleting_is_awaited_then_created_again(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a sessions table that DynamoDB reports as DELETING (a destroy a moment ago)
+    monkeypatch.setattr(resources, "TABLE_DELETE_POLL_S", 0)
+    plan = plan_for(settings(agent_name="esa-tbl"))
+    resources.ensure_table(aws.client("dynamodb"), plan, reporter()[0])
+    dynamodb = clients_for(aws).client("dynamodb")
+    reported: list[bool] = []
+
+    def deleting_once(parsed: dict[str, Any], **_: Any) -> None:
+        if not reported and "Table" in parsed:
+            reported.append(True)
+            aws.client("dynamodb").delete_table(TableName=plan.table.name)
+            parsed["Table"]["TableStatus"] = "DELETING"
+
+    dynamodb.meta.events.register("after-call.dynamodb.DescribeTable", deleting_once)
+
+    # WHEN the deploy ensures the table
+    report, out = reporter()
+    change = resources.ensure_table(dynamodb, plan, report)
+
+    # THEN it waited for the deletion, then created the table anew
+    assert reported and change is Change.CREATED
+    assert "Waiting for table esa-tbl-sessions to be deleted" in out.getvalue()
+    table = aws.client("dynamodb").describe_table(TableName=plan.table.name)["Table"]
+    assert table["TableStatus"] == "ACTIVE"
