@@ -234,6 +234,7 @@ def default_layer() -> dict[str, Any]:
                 "protocol_mode": "legacy",
                 "env": {
                     "READ_OPERATIONS_ONLY": "true",
+                    "AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS": "no-access",
                     "AWS_API_MCP_TELEMETRY": "false",
                     "FASTMCP_LOG_LEVEL": "ERROR",
                 },

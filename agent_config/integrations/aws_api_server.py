@@ -8,13 +8,20 @@ What the server really does (version 1.5.6, checked on a moto server):
 - A command its read-only mode refuses comes back as `{"cli_command", "error": "Execution of this
   operation is denied by security policy."}` with `isError` false. Our own guard refuses such
   commands before they are sent, so seeing this means the two disagree: it is recorded, not hidden.
+- The AWS CLI it embeds loads a parameter from a file when the value starts with `file://` or
+  `fileb://` ("paramfile"); by default the server allows that inside its working folder. It must run
+  with `AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS=no-access` (documented in its README;
+  checked on 1.5.6: a `file://` value is then refused with `LocalFileAccessDisabledError`, and
+  without it the file's content becomes the parameter). The guard refuses such values first; this
+  is the second layer. `REQUIRED_ENV` is what the server's environment must hold, and the default
+  configuration sets it.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agent_config.checks.evidence import ApiCall, EvidenceItem
@@ -26,6 +33,10 @@ CALL_AWS = "call_aws"
 MAX_COMMANDS_PER_CALL = 20
 SOURCE = "aws_api"
 DENIED_BY_SERVER = "DeniedByServerPolicy"
+READ_ONLY_ENV = "READ_OPERATIONS_ONLY"
+FILE_ACCESS_ENV = "AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS"
+REQUIRED_ENV: Mapping[str, str] = {READ_ONLY_ENV: "true", FILE_ACCESS_ENV: "no-access"}
+"""Settings the server must run with: only read operations, and no local file access at all."""
 
 _ERROR_CODE = re.compile(r"An error occurred \(([A-Za-z0-9.]+)\)")
 

@@ -4,12 +4,24 @@ The agent assesses; it never changes an account. The AWS API MCP server has its 
 (and runs with it), but one layer is not enough: every command is checked here first, before it
 reaches any server or boto3.
 
-- The (service, operation) pair must be on an explicit allow-list of read operations, and the
-  operation must *look* like a read (get-, list-, describe-, head-, generate-credential-report...).
-- Every parameter name must be one the checks use, and every value must match the pattern AWS
-  documents for that kind of identifier (bucket names, resource ids, ARNs, names). A value can
-  therefore never smuggle in a second command, an option (`--endpoint-url`), a shell
-  metacharacter, a quote or a newline, whatever the server does with the command line.
+- The (service, operation) pair must be one the check modules actually plan (`READS`), and the
+  operation must also *look* like a read (get-, list-, describe-). Nothing else is allowed, not even
+  other reads: an unused read is attack surface (a name from a listing could be steered into it)
+  and an IAM permission the deployed role would have to grant. A test keeps `READS` equal to what
+  the plans produce, so adding a check that needs a new read means adding it here, deliberately.
+- Every parameter must be one that operation is planned with, at most once, and every value must
+  match, as a whole (`fullmatch`: `$` would also accept a trailing newline), the pattern AWS
+  documents for that kind of identifier (bucket names, resource ids, ARNs, names), in ASCII only
+  (`\\d` and `\\w` would otherwise accept non-ASCII digits and letters). A value can therefore never
+  smuggle in a second command, an option (`--endpoint-url`, `--profile`, `--region`), a shell
+  metacharacter, a quote, a control character or a look-alike of a real name, whatever the server
+  does with the command line.
+- No value may start with `-` (the CLI would read it as an option) or carry a URL scheme: the AWS
+  CLI replaces a value starting with `file://`, `fileb://`, `http://` or `https://` by the content
+  of that file or URL ("paramfile"), so a resource name arriving in a listing could otherwise make
+  the API server read a local file or fetch a URL. The only exception is a parameter whose value
+  *is* a URL and for which the CLI turns that loading off (SQS `--queue-url`, in awscli's
+  `PARAMFILE_DISABLED`); there the pattern pins the host, and `file://`/`fileb://` stay refused.
 - Regions must look like regions.
 
 A refusal raises `InvalidInput` naming what was refused and why; it is never sent anywhere.
@@ -18,168 +30,192 @@ A refusal raises `InvalidInput` naming what was refused and why; it is never sen
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from agent_config.checks.evidence import ApiCall
 from agent_config.utils.error_handling import InvalidInput
 
-READ_PREFIXES = ("get-", "list-", "describe-", "head-", "generate-credential-report", "lookup-")
-REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$")
+READ_PREFIXES = ("get-", "list-", "describe-")
+REGION = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}", re.ASCII)
 MAX_VALUE_LENGTH = 2048
 
-# Every read the checks need, by AWS CLI service. Adding a check that needs a new read means
-# adding it here, deliberately.
-READ_OPERATIONS: dict[str, frozenset[str]] = {
-    "account": frozenset({"get-alternate-contact", "get-contact-information"}),
-    "cloudtrail": frozenset({"describe-trails", "get-trail-status", "get-event-selectors", "list-trails"}),
-    "configservice": frozenset(
-        {
-            "describe-configuration-recorders",
-            "describe-configuration-recorder-status",
-            "describe-delivery-channels",
-        }
-    ),
-    "dynamodb": frozenset({"list-tables", "describe-table", "describe-continuous-backups"}),
-    "ec2": frozenset(
-        {
-            "describe-instances",
-            "describe-security-groups",
-            "describe-vpcs",
-            "describe-flow-logs",
-            "describe-volumes",
-            "describe-snapshots",
-            "describe-snapshot-attribute",
-            "describe-network-acls",
-            "get-ebs-encryption-by-default",
-            "describe-regions",
-        }
-    ),
-    "ecr": frozenset({"describe-repositories", "get-registry-scanning-configuration"}),
-    "efs": frozenset({"describe-file-systems"}),
-    "eks": frozenset({"list-clusters", "describe-cluster"}),
-    "guardduty": frozenset({"list-detectors", "get-detector"}),
-    "iam": frozenset(
-        {
-            "get-account-summary",
-            "get-account-password-policy",
-            "get-credential-report",
-            "generate-credential-report",
-            "list-users",
-            "list-mfa-devices",
-            "list-access-keys",
-            "get-access-key-last-used",
-            "get-login-profile",
-            "list-policies",
-            "get-policy",
-            "get-policy-version",
-            "list-attached-user-policies",
-            "list-user-policies",
-            "list-entities-for-policy",
-            "list-virtual-mfa-devices",
-        }
-    ),
-    "kms": frozenset({"list-keys", "describe-key", "get-key-rotation-status", "list-aliases"}),
-    "lambda": frozenset({"list-functions", "get-policy", "get-function-configuration"}),
-    "rds": frozenset(
-        {
-            "describe-db-instances",
-            "describe-db-snapshots",
-            "describe-db-snapshot-attributes",
-            "describe-db-clusters",
-            "describe-db-cluster-snapshots",
-            "describe-db-cluster-snapshot-attributes",
-        }
-    ),
-    "s3api": frozenset(
-        {
-            "list-buckets",
-            "get-bucket-acl",
-            "get-bucket-policy",
-            "get-bucket-policy-status",
-            "get-public-access-block",
-            "get-bucket-logging",
-            "get-bucket-location",
-            "get-bucket-encryption",
-            "get-bucket-versioning",
-        }
-    ),
-    "s3control": frozenset({"get-public-access-block"}),
-    "secretsmanager": frozenset({"list-secrets", "describe-secret"}),
-    "sns": frozenset({"list-topics", "get-topic-attributes"}),
-    "sqs": frozenset({"list-queues", "get-queue-attributes"}),
-    "ssm": frozenset({"list-documents", "describe-document-permission"}),
-    "sts": frozenset({"get-caller-identity"}),
+LOCAL_FILE_SCHEMES = ("file://", "fileb://")
+"""Prefixes the AWS CLI always resolves to a file's content; `http://`/`https://` it resolves to a
+URL's content except where paramfile is disabled (then the value is the URL itself)."""
+
+# (AWS CLI service, operation) -> the parameters it may carry: exactly what the check modules plan
+# (agent_config/checks/services/*.py), plus the collector's account lookup (sts get-caller-identity).
+READS: dict[tuple[str, str], frozenset[str]] = {
+    key: frozenset(parameters)
+    for key, parameters in {
+        ("account", "get-alternate-contact"): {"alternate-contact-type"},
+        ("cloudtrail", "describe-trails"): set(),
+        ("cloudtrail", "get-event-selectors"): {"trail-name"},
+        ("cloudtrail", "get-trail-status"): {"name"},
+        ("configservice", "describe-configuration-recorder-status"): set(),
+        ("dynamodb", "describe-continuous-backups"): {"table-name"},
+        ("dynamodb", "list-tables"): set(),
+        ("ec2", "describe-flow-logs"): set(),
+        ("ec2", "describe-instances"): set(),
+        ("ec2", "describe-network-acls"): set(),
+        ("ec2", "describe-security-groups"): set(),
+        ("ec2", "describe-snapshot-attribute"): {"snapshot-id", "attribute"},
+        ("ec2", "describe-snapshots"): {"owner-ids"},
+        ("ec2", "describe-volumes"): set(),
+        ("ec2", "describe-vpcs"): set(),
+        ("ec2", "get-ebs-encryption-by-default"): set(),
+        ("ecr", "describe-repositories"): set(),
+        ("ecr", "get-registry-scanning-configuration"): set(),
+        ("efs", "describe-file-systems"): set(),
+        ("eks", "describe-cluster"): {"name"},
+        ("eks", "list-clusters"): set(),
+        ("elbv2", "describe-listeners"): {"load-balancer-arn"},
+        ("elbv2", "describe-load-balancers"): set(),
+        ("elbv2", "describe-rules"): {"listener-arn"},
+        ("guardduty", "get-detector"): {"detector-id"},
+        ("guardduty", "list-detectors"): set(),
+        ("iam", "get-access-key-last-used"): {"access-key-id"},
+        ("iam", "get-account-password-policy"): set(),
+        ("iam", "get-account-summary"): set(),
+        ("iam", "get-login-profile"): {"user-name"},
+        ("iam", "get-policy-version"): {"policy-arn", "version-id"},
+        ("iam", "list-access-keys"): {"user-name"},
+        ("iam", "list-attached-user-policies"): {"user-name"},
+        ("iam", "list-mfa-devices"): {"user-name"},
+        ("iam", "list-policies"): {"scope"},
+        ("iam", "list-user-policies"): {"user-name"},
+        ("iam", "list-users"): set(),
+        ("iam", "list-virtual-mfa-devices"): {"assignment-status"},
+        ("kms", "describe-key"): {"key-id"},
+        ("kms", "get-key-rotation-status"): {"key-id"},
+        ("kms", "list-aliases"): set(),
+        ("kms", "list-keys"): set(),
+        ("lambda", "get-policy"): {"function-name"},
+        ("lambda", "list-functions"): set(),
+        ("organizations", "describe-organization"): set(),
+        ("rds", "describe-db-cluster-snapshot-attributes"): {"db-cluster-snapshot-identifier"},
+        ("rds", "describe-db-cluster-snapshots"): {"snapshot-type"},
+        ("rds", "describe-db-instances"): set(),
+        ("rds", "describe-db-snapshot-attributes"): {"db-snapshot-identifier"},
+        ("rds", "describe-db-snapshots"): {"snapshot-type"},
+        ("s3api", "get-bucket-acl"): {"bucket"},
+        ("s3api", "get-bucket-location"): {"bucket"},
+        ("s3api", "get-bucket-logging"): {"bucket"},
+        ("s3api", "get-bucket-policy"): {"bucket"},
+        ("s3api", "get-public-access-block"): {"bucket"},
+        ("s3api", "list-buckets"): set(),
+        ("s3control", "get-public-access-block"): {"account-id"},
+        ("secretsmanager", "list-secrets"): set(),
+        ("sns", "get-topic-attributes"): {"topic-arn"},
+        ("sns", "list-topics"): set(),
+        ("sqs", "get-queue-attributes"): {"queue-url", "attribute-names"},
+        ("sqs", "list-queues"): set(),
+        ("ssm", "describe-document-permission"): {"name", "permission-type"},
+        ("ssm", "list-documents"): {"filters"},
+        ("sts", "get-caller-identity"): set(),
+    }.items()
 }
 
-_NAME = r"[A-Za-z0-9][A-Za-z0-9_+=,.@/:-]{0,511}"
-_ARN = r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:[A-Za-z0-9/_+=,.@:*-]{1,1024}"
-_URL = r"https://sqs\.[a-z0-9-]+\.amazonaws\.com/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?|https?://(127\.0\.0\.1|localhost)(:\d{1,5})?/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?"
 
-# Parameter name -> the pattern its values must match (whole value).
+def _by_service(reads: Mapping[tuple[str, str], frozenset[str]]) -> dict[str, frozenset[str]]:
+    services: dict[str, set[str]] = {}
+    for service, operation in reads:
+        services.setdefault(service, set()).add(operation)
+    return {service: frozenset(operations) for service, operations in services.items()}
+
+
+READ_OPERATIONS: dict[str, frozenset[str]] = _by_service(READS)
+"""The allowed operations by AWS CLI service (a view of `READS`)."""
+
+URL_PARAMETERS: frozenset[tuple[str, str, str]] = frozenset({("sqs", "get-queue-attributes", "queue-url")})
+"""(service, operation, parameter) whose value is an http(s) URL the AWS CLI does not load
+(awscli `paramfile.PARAMFILE_DISABLED`); every other value is refused if it holds `://`."""
+
+_ARN = r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:[A-Za-z0-9/_+=,.@:*-]{1,1024}"
+_QUEUE_URL = (
+    r"https://sqs\.[a-z0-9-]+\.amazonaws\.com/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?"
+    r"|https?://(127\.0\.0\.1|localhost)(:\d{1,5})?/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?"
+)
+
+# Parameter name -> the pattern its whole value must match (`fullmatch`, ASCII only).
 PARAMETER_PATTERNS: dict[str, re.Pattern[str]] = {
-    name: re.compile(f"^(?:{pattern})$")
+    name: re.compile(pattern, re.ASCII)
     for name, pattern in {
         "bucket": r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
         "account-id": r"\d{12}",
         "snapshot-id": r"snap-[0-9a-f]{8,17}",
         "db-snapshot-identifier": r"[A-Za-z][A-Za-z0-9-]{0,254}|" + _ARN,
-        "db-instance-identifier": r"[A-Za-z][A-Za-z0-9-]{0,62}",
+        "db-cluster-snapshot-identifier": r"[A-Za-z][A-Za-z0-9-]{0,254}|" + _ARN,
         "attribute": r"[A-Za-z]{1,64}",
         "attribute-names": r"[A-Za-z]{1,64}",
         "detector-id": r"[0-9a-f]{32}",
         "key-id": r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|" + _ARN,
         "function-name": r"[A-Za-z0-9_-]{1,64}|" + _ARN,
-        "secret-id": _NAME,
         "topic-arn": _ARN,
-        "queue-url": _URL,
+        "queue-url": _QUEUE_URL,
         "name": r"[A-Za-z0-9_.-]{1,100}|" + _ARN,
         "assignment-status": r"Assigned|Unassigned|Any",
         "snapshot-type": r"manual|automated|shared|public|awsbackup",
-        "db-cluster-snapshot-identifier": r"[A-Za-z][A-Za-z0-9-]{0,254}|" + _ARN,
         "table-name": r"[A-Za-z0-9_.-]{3,255}",
-        "trail-name": r"[A-Za-z0-9_.:/-]{1,2048}",
-        "trail-name-list": r"[A-Za-z0-9_.:/-]{1,2048}",
+        "trail-name": r"[A-Za-z0-9][A-Za-z0-9_.-]{2,127}|" + _ARN,
         "user-name": r"[A-Za-z0-9_+=,.@-]{1,64}",
         "access-key-id": r"[A-Z0-9]{16,128}",
         "policy-arn": _ARN,
         "version-id": r"v[0-9]{1,9}",
         "scope": r"Local|AWS|All",
-        "only-attached": r"true|false",
         "alternate-contact-type": r"SECURITY|BILLING|OPERATIONS",
         "owner-ids": r"self|\d{12}",
-        "repository-names": r"[a-z0-9][a-z0-9._/-]{0,255}",
-        "file-system-id": r"fs-[0-9a-f]{8,40}",
-        "group-ids": r"sg-[0-9a-f]{8,17}",
-        "filters": r"(Name|Key)=[A-Za-z.:-]{1,64},Values=[A-Za-z0-9_.:/-]{1,256}",
+        "load-balancer-arn": _ARN,
+        "listener-arn": _ARN,
+        "filters": r"(Name|Key)=[A-Za-z.:-]{1,64},Values=[A-Za-z0-9_.-]{1,256}",
         "permission-type": r"Share",
-        "region-names": r"[a-z]{2}(-gov)?-[a-z]+-[0-9]{1,2}",
-        "max-items": r"[0-9]{1,5}",
-        "starting-token": r"[A-Za-z0-9+/=_-]{1,2048}",
     }.items()
 }
 
 
 def check_call(call: ApiCall) -> ApiCall:
     """Return the call unchanged if it is an allowed read with valid arguments; raise otherwise."""
-    allowed = READ_OPERATIONS.get(call.service)
-    if allowed is None:
-        raise InvalidInput(f"refused: {call.service!r} is not a service the assessment reads")
-    if call.operation not in allowed or not call.operation.startswith(READ_PREFIXES):
-        raise InvalidInput(f"refused: {call.service} {call.operation!r} is not an allowed read operation")
-    if call.region is not None and not REGION.match(call.region):
+    allowed_parameters = READS.get((call.service, call.operation))
+    if allowed_parameters is None or not call.operation.startswith(READ_PREFIXES):
+        if call.service not in READ_OPERATIONS:
+            raise InvalidInput(f"refused: {call.service!r} is not a service the assessment reads")
+        raise InvalidInput(f"refused: {call.service!r} {call.operation!r} is not an allowed read operation")
+    if call.region is not None and not REGION.fullmatch(call.region):
         raise InvalidInput(f"refused: {call.region!r} is not an AWS Region code")
+    seen: set[str] = set()
     for name, value in call.parameters:
-        pattern = PARAMETER_PATTERNS.get(name)
-        if pattern is None:
-            raise InvalidInput(f"refused: parameter --{name} is not allowed")
-        if len(value) > MAX_VALUE_LENGTH or not pattern.match(value):
-            raise InvalidInput(f"refused: the value of --{name} does not look like a valid {name}")
+        if name not in allowed_parameters or name not in PARAMETER_PATTERNS:
+            raise InvalidInput(f"refused: parameter --{name} is not allowed for {call.service} {call.operation}")
+        if name in seen:
+            raise InvalidInput(f"refused: parameter --{name} is given more than once")
+        seen.add(name)
+        _check_value(call, name, value)
     return call
+
+
+def _check_value(call: ApiCall, name: str, value: str) -> None:
+    """Refuse a value the CLI could read as something other than a literal identifier."""
+    if len(value) > MAX_VALUE_LENGTH:
+        raise InvalidInput(f"refused: the value of --{name} is longer than {MAX_VALUE_LENGTH} characters")
+    if not (value.isascii() and value.isprintable()):
+        raise InvalidInput(f"refused: the value of --{name} holds non-ASCII or control characters")
+    if value.startswith("-"):
+        raise InvalidInput(f"refused: the value of --{name} starts with '-' and would be read as an option")
+    folded = value.lstrip().casefold()
+    url_valued = (call.service, call.operation, name) in URL_PARAMETERS
+    if folded.startswith(LOCAL_FILE_SCHEMES) or (not url_valued and "://" in folded):
+        raise InvalidInput(
+            f"refused: the value of --{name} holds a URL scheme; the AWS CLI would load the parameter "
+            "from that file or URL"
+        )
+    if not PARAMETER_PATTERNS[name].fullmatch(value):
+        raise InvalidInput(f"refused: the value of --{name} does not look like a valid {name}")
 
 
 def cli_command(call: ApiCall, default_region: str) -> str:
     """The AWS CLI command line for a checked call (values are pattern-validated, so no quoting)."""
     check_call(call)
-    if not REGION.match(default_region):
+    if not REGION.fullmatch(default_region):
         raise InvalidInput(f"refused: {default_region!r} is not an AWS Region code")
     parts = ["aws", call.service, call.operation]
     for name, value in call.parameters:
