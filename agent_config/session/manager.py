@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from agent_config.interfaces import SecurityAssessment
 from agent_config.session.attributes import pointer_attributes
 from agent_config.session.diff import diff_fingerprints
 from agent_config.session.dynamodb import DynamoDBClient, DynamoDBSessionStore
-from agent_config.session.errors import SessionRecordNotFound
+from agent_config.session.errors import SessionDataCorrupt, SessionError, SessionRecordNotFound
 from agent_config.session.fingerprints import (
     assessment_id_of,
     created_at_of,
@@ -51,11 +51,16 @@ from agent_config.session.settings import SessionSettings
 from agent_config.session.store import Clock, SessionStore
 from agent_config.session.table import validate_id
 from agent_config.utils.error_handling import InvalidInput
+from agent_config.utils.logging_utils import get_logger
 
 MAX_PAGE_SIZE = 500
 
 AssessmentInput = SecurityAssessment | Mapping[str, Any]
 """An assessment as the synthesizer makes it, or its JSON (`model_dump(mode="json")`)."""
+
+FingerprintFilter = Callable[[FindingFingerprint], bool]
+
+log = get_logger(__name__)
 
 
 class SessionManager:
@@ -67,18 +72,31 @@ class SessionManager:
 
     # --- assessments ------------------------------------------------------------------------------
 
-    def record_assessment(self, session_id: str, assessment: AssessmentInput) -> AssessmentSummary:
+    def record_assessment(
+        self, session_id: str, assessment: AssessmentInput, facts: Mapping[str, Any] | None = None
+    ) -> AssessmentSummary:
         """Keep an assessment: its full report, its fingerprints, and its summary in the session.
+
+        `facts` (the regions and services it covered, say) are set in the same META write as the
+        summary: one write per assessment, not two, so half the conflicts and write units. The
+        assessment is applied after the facts, so `last_assessment_id` always follows the newest
+        assessment by time (`SessionState.with_assessment`), never a caller's value.
 
         Recording the same assessment again replaces it (same id); concurrent recordings to one
         session all end up in its history (optimistic locking with merge).
         """
         validate_id("session id", session_id)
+        updates = _checked_facts(facts or {})
         document = report_document(assessment)
         draft = self._draft(document, assessment)
         summary = self.store.write_assessment(session_id, draft, document)
         max_kept = self.store.settings.max_assessments
-        self.store.update_session(session_id, lambda state: state.with_assessment(summary, max_kept))
+
+        def change(state: SessionState) -> SessionState:
+            with_facts = state.with_facts(updates) if updates else state
+            return with_facts.with_assessment(summary, max_kept)
+
+        self.store.update_session(session_id, change)
         return summary
 
     def assessments(self, session_id: str) -> list[AssessmentSummary]:
@@ -102,33 +120,52 @@ class SessionManager:
             record = record.model_copy(update={"fingerprints": fingerprints_of(findings_of(document))})
         return record
 
-    def changes_since_previous(self, session_id: str, current: AssessmentInput) -> FindingChanges:
+    def changes_since_previous(
+        self, session_id: str, current: AssessmentInput, previous_filter: FingerprintFilter | None = None
+    ) -> FindingChanges:
         """New, resolved, persisting (and not re-assessed) failures since the previous assessment.
+
+        Reads the previous assessment's stored fingerprints, not its report, so a turn never reads a
+        multi-megabyte report to say what changed. `previous_filter` keeps only some previous
+        fingerprints (an answer about one resource compares that resource only).
 
         With no previous assessment every current failure is `new` and `previous_assessment_id` is
         None, so the answer can say "first assessment in this conversation".
         """
-        document = report_document(current)
-        current_id = assessment_id_of(document)
-        current_prints = fingerprints_of(_findings(current, document))
+        if isinstance(current, SecurityAssessment):  # no need to serialise the whole model
+            current_id, current_regions = current.assessment_id, list(current.regions)
+            current_prints = fingerprints_of(current.findings)
+        else:
+            document = report_document(current)
+            current_id, current_regions = assessment_id_of(document), regions_of(document)
+            current_prints = fingerprints_of(findings_of(document))
         previous = self.previous_assessment(session_id, before_id=current_id)
         previous_prints: list[FindingFingerprint] = (previous.fingerprints or []) if previous else []
-        return diff_fingerprints(
+        if previous_filter is not None:
+            previous_prints = [f for f in previous_prints if previous_filter(f)]
+        changes = diff_fingerprints(
             previous_prints,
             current_prints,
             current_assessment_id=current_id,
             previous_assessment_id=previous.summary.assessment_id if previous else None,
-            current_regions=regions_of(document),
+            current_regions=current_regions,
         )
+        if previous is None:
+            return changes
+        return changes.model_copy(update={"previous_created_at": previous.summary.created_at})
 
     # --- reports ----------------------------------------------------------------------------------
 
     def load_report(self, session_id: str, assessment_id: str) -> dict[str, Any]:
         """The full report as it was recorded (verified against its hash)."""
-        summary = self._summary(session_id, assessment_id)
+        return self.report_of(session_id, self._summary(session_id, assessment_id))
+
+    def report_of(self, session_id: str, summary: AssessmentSummary) -> dict[str, Any]:
+        """The full report of an assessment already listed (from `assessments`): META is not read again."""
         document = self.store.read_report(session_id, summary)
         if not isinstance(document, dict):
-            raise InvalidInput(f"the report of {assessment_id} is not a JSON object")
+            # recorded reports are JSON objects (`report_document`): anything else was damaged
+            raise SessionDataCorrupt(f"the report of {summary.assessment_id} is not a JSON object")
         return document
 
     def report_page(self, session_id: str, assessment_id: str, page: int = 1, page_size: int = 25) -> ReportPage:
@@ -154,15 +191,8 @@ class SessionManager:
 
     def update_facts(self, session_id: str, **facts: Any) -> ConversationFacts:
         """Set the given facts (None clears one), keeping the others; last writer wins per fact."""
-        unknown = sorted(set(facts) - set(ConversationFacts.model_fields))
-        if unknown:
-            known = ", ".join(ConversationFacts.model_fields)
-            raise InvalidInput(f"unknown session fact(s) {', '.join(unknown)}; known: {known}")
-        try:
-            ConversationFacts.model_validate(facts)  # refuse bad values before touching the store
-        except ValidationError as exc:
-            raise InvalidInput(f"invalid session fact value: {exc}") from exc
-        record = self.store.update_session(session_id, lambda state: state.with_facts(facts))
+        updates = _checked_facts(facts)
+        record = self.store.update_session(session_id, lambda state: state.with_facts(updates))
         return record.state.facts
 
     # --- small things -----------------------------------------------------------------------------
@@ -179,10 +209,21 @@ class SessionManager:
     # --- helpers ----------------------------------------------------------------------------------
 
     def _state(self, session_id: str) -> SessionState:
+        """META's state, keeping the session alive: every read is a turn of the conversation.
+
+        Turns that only read (paging a report, remediation, the executive summary) count as
+        activity for Bedrock, so they refresh the TTL too; the refresh reuses the record just read
+        and writes only when less than half the TTL is left (`SessionStore.touch`), so most reads
+        cost nothing extra. A failed refresh is logged, not raised: the read itself succeeded.
+        """
         record = self.store.read_session(session_id)
         if record is None:
             now = datetime.fromtimestamp(self._clock(), UTC)
             return SessionState(created_at=now, updated_at=now)
+        try:
+            record = self.store.touch(session_id, record) or record
+        except SessionError as exc:
+            log.warning("session_touch_failed", session=session_id, error_kind=exc.kind.value, error=exc.message)
         return record.state
 
     def _summary(self, session_id: str, assessment_id: str) -> AssessmentSummary:
@@ -199,6 +240,19 @@ class SessionManager:
             scores=scores_of(document),
             fingerprints=fingerprints_of(_findings(assessment, document)),
         )
+
+
+def _checked_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts, refused with `InvalidInput` (before anything is written) if unknown or ill-typed."""
+    unknown = sorted(set(facts) - set(ConversationFacts.model_fields))
+    if unknown:
+        known = ", ".join(ConversationFacts.model_fields)
+        raise InvalidInput(f"unknown session fact(s) {', '.join(unknown)}; known: {known}")
+    try:
+        ConversationFacts.model_validate(facts)
+    except ValidationError as exc:
+        raise InvalidInput(f"invalid session fact value: {exc}") from exc
+    return dict(facts)
 
 
 def _findings(assessment: AssessmentInput, document: Mapping[str, Any]) -> list[Any]:

@@ -175,6 +175,9 @@ class FindingChanges(_Model):
     """
 
     previous_assessment_id: str | None
+    previous_created_at: datetime | None = Field(
+        default=None, description="When the previous assessment was made, so an answer can say since when."
+    )
     current_assessment_id: str
     new: list[FindingFingerprint] = Field(default_factory=list)
     resolved: list[FindingFingerprint] = Field(default_factory=list)

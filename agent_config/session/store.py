@@ -274,14 +274,22 @@ class SessionStore(ABC):
             f"session {session_id}: lost the optimistic lock {policy.max_attempts} times; change not applied"
         )
 
-    def touch(self, session_id: str) -> SessionRecord | None:
+    def touch(self, session_id: str, record: SessionRecord | None = None) -> SessionRecord | None:
         """Refresh the session's TTL if less than half of it is left (at most one write per half TTL).
 
-        For turns that only read (paging a report): Bedrock counts them as activity, so should we.
+        For turns that only read (paging a report): Bedrock counts them as activity, so should we,
+        or a conversation that keeps reading would lose its history while Bedrock still holds the
+        session. Pass the `record` just read to spare a second read of META: a turn whose session
+        has more than half its TTL left then costs nothing extra. A session already expired is
+        left alone: there is no history left to keep.
         """
-        record = self.read_session(session_id)
-        if record is None or record.expires_at - self._clock() >= self.settings.ttl_seconds / 2:
+        record = record if record is not None else self.read_session(session_id)
+        if record is None:
+            return None
+        left = record.expires_at - self._clock()
+        if left <= 0 or left >= self.settings.ttl_seconds / 2:
             return record
+        self.stats.add("touches")
         return self.update_session(session_id, lambda state: state)
 
     # ------------------------------------------------------------------------------------------
