@@ -11,6 +11,10 @@ request ──► planner ──► Security server calls ───────�
 
 Both sources are asked at the same time under one deadline; whatever one of them could not give
 is listed in `degraded` with the reason, and the assessment is built from the rest.
+
+Observation times: both live sources were asked at the same moment, so their findings carry that
+call time (and neither counts as "newer" than the other); the Security server's stored reports
+(Security Hub, GuardDuty, Inspector...) carry the time the report itself gives.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from agent_config.interfaces import DegradedSource, Finding, MCPOrchestrator, Se
 from agent_config.orchestration.deadline import Deadline
 from agent_config.orchestration.evidence_collector import CollectionReport, EvidenceCollector, account_id_of
 from agent_config.orchestration.planner import AssessmentRequest, security_server_calls
+from agent_config.response.neutralize import neutralize_note
 from agent_config.response.synthesizer import SecuritySynthesizer
 from agent_config.utils.error_handling import AgentError
 
@@ -52,6 +57,7 @@ async def run_assessment(
         orchestrator, direct=direct, use_direct_fallback=use_direct_fallback, max_resources=max_resources
     )
     server_calls = security_server_calls(request)
+    called_at = datetime.now(UTC)
     report, server_results = await asyncio.gather(
         collector.collect(account_id, request.regions, deadline, request.services),
         orchestrator.execute_parallel_calls(server_calls, deadline),
@@ -59,8 +65,8 @@ async def run_assessment(
     regions = list(request.regions)
     kwargs = {"max_resources": max_resources} if max_resources is not None else {}
     results = registry.evaluate_all(regions, report.evidence, services=request.services, now=started, **kwargs)
-    findings = findings_from_results(results, account_id, _evidence_source(report), observed_at=started)
-    server_findings, server_degraded = normalise_security_server(server_results, account_id)
+    findings = findings_from_results(results, account_id, _evidence_source(report), observed_at=called_at)
+    server_findings, server_degraded = normalise_security_server(server_results, account_id, called_at=called_at)
     findings += [f for f in server_findings if in_scope(f, request.services)]
     degraded = [*report.degraded, *server_degraded, *_caps(regions, report, request, kwargs)]
     assessment = SecuritySynthesizer().synthesize_security_assessment(
@@ -95,8 +101,13 @@ def new_assessment_id() -> str:
 
 
 def normalise_security_server(
-    results: Sequence[ToolResult], account_id: str
+    results: Sequence[ToolResult], account_id: str, *, called_at: datetime | None = None
 ) -> tuple[list[Finding], list[DegradedSource]]:
+    """The Security server's results as findings and degraded notes. `called_at` is when the calls
+    were made (default: now, just after they returned): live checks are observed then, and a
+    report may not claim a later time. A reason quoting the server is neutralised here, because it
+    can also leave as an error body (424) that does not pass the answer's own neutralising."""
+    called_at = called_at or datetime.now(UTC)
     findings: list[Finding] = []
     degraded: list[DegradedSource] = []
     for result in results:
@@ -106,31 +117,33 @@ def normalise_security_server(
             degraded.append(
                 DegradedSource(
                     server=result.call.server,
-                    reason=f"{what}: {result.error_message or 'no answer'}",
+                    reason=f"{what}: {neutralize_note(result.error_message or 'no answer')}",
                     error_kind=result.error_kind,
                 )
             )
             continue
         try:
-            findings += _normalise(result, region, account_id)
+            findings += _normalise(result, region, account_id, called_at)
         except AgentError as exc:
             degraded.append(
-                DegradedSource(server=result.call.server, reason=f"{what}: {exc.message}", error_kind=exc.kind)
+                DegradedSource(
+                    server=result.call.server, reason=f"{what}: {neutralize_note(exc.message)}", error_kind=exc.kind
+                )
             )
     return findings, degraded
 
 
-def _normalise(result: ToolResult, region: str, account_id: str) -> list[Finding]:
-    tool = result.call.tool
+def _normalise(result: ToolResult, region: str, account_id: str, when: datetime) -> list[Finding]:
+    tool, payload = result.call.tool, result.payload
     if tool == security_server.CHECK_SECURITY_SERVICES:
-        return security_findings.findings_from_service_status(result.payload, region, account_id)
+        return security_findings.findings_from_service_status(payload, region, account_id, observed_at=when)
     if tool == security_server.GET_SECURITY_FINDINGS:
         service = str(result.call.arguments.get("service", ""))
-        return security_findings.findings_from_security_findings(result.payload, service, region, account_id)
+        return security_findings.findings_from_security_findings(payload, service, region, account_id, observed_at=when)
     if tool == security_server.CHECK_STORAGE_ENCRYPTION:
-        return security_findings.findings_from_storage_encryption(result.payload, region, account_id)
+        return security_findings.findings_from_storage_encryption(payload, region, account_id, observed_at=when)
     if tool == security_server.CHECK_NETWORK_SECURITY:
-        return security_findings.findings_from_network_security(result.payload, region, account_id)
+        return security_findings.findings_from_network_security(payload, region, account_id, observed_at=when)
     return []
 
 

@@ -8,6 +8,7 @@ output: the handler and the integration adapters translate at the edges.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -28,6 +29,17 @@ class ServerRole(StrEnum):
     """Official AWS documentation (the remote AWS Knowledge server, or the offline one)."""
     AWS_API = "aws_api"
     """Read-only AWS API calls for resource-level evidence (awslabs aws-api)."""
+
+
+REGION_CODE_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"
+"""An AWS Region code (us-east-1, us-gov-west-1, cn-north-1, us-isob-east-1). The same rule as the
+action group's routes, so `security-agent assess` and the Lambda accept exactly the same Regions."""
+
+
+def is_region_code(text: str) -> bool:
+    """Whether `text` is a well-formed AWS Region code. Checked where requests enter, because a bad
+    code (`mars-1`) otherwise travels to every server and fails there as an unreadable account."""
+    return re.fullmatch(REGION_CODE_PATTERN, text) is not None
 
 
 class _Model(BaseModel):
@@ -180,7 +192,12 @@ class Finding(_Model):
     sources: list[str] = Field(default_factory=list)
     remediation: Remediation | None = None
     documentation: list[DocumentationLink] = Field(default_factory=list)
-    observed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    observed_at: datetime = Field(
+        default_factory=lambda: datetime.now(UTC),
+        description="When the status was observed: the call time for live evidence, the report's own time "
+        "(UpdatedAt, LastObservedAt) for a stored report. The conflict rule 'newer beats older' compares it, "
+        "so producers pass it; the default (now) is for tests and hand-made findings.",
+    )
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -229,6 +246,11 @@ class ExecutiveSummary(_Model):
     top_risks: list[str] = Field(default_factory=list)
     counts_by_severity: dict[Severity, int] = Field(default_factory=dict)
     not_assessed: list[str] = Field(default_factory=list)
+    failing_outside_controls: dict[str, int] = Field(
+        default_factory=dict,
+        description="Failing findings that are not catalogue controls (threats, vulnerabilities, service "
+        "status, other checks), by kind: ranked and counted here, never in the control scores.",
+    )
 
 
 class Score(_Model):

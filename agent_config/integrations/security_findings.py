@@ -57,7 +57,18 @@ and digits only, so `is_security_hub_control_id` tells the two apart:
   generator for compliance findings, the first ASFF type for threat findings.
 
 Findings read from `GetSecurityFindings` are stored reports, not live reads: their evidence says
-`origin: "report"`, which the synthesizer's conflict rules rank below live evidence.
+`origin: "report"`, which the synthesizer's conflict rules rank below live evidence. Their
+`observed_at` is the report's own time (LastObservedAt, else UpdatedAt; GuardDuty's EventLastSeen;
+Access Analyzer's analyzedAt; Trusted Advisor's timestamp), never later than the call that read it,
+so a report cannot claim to be newer than it is; without one, the call time. Live checks carry the
+call time the caller passes.
+
+Regions. AWS evaluates IAM, account-level S3 Block Public Access (S3.1) and the account's settings
+(Account.*) once for the whole account, and our evaluators give them the region `global`
+(`GLOBAL_REGION`); Security Hub files the same findings under the region that recorded them. Control
+findings and Access Analyzer findings on global resource types or controls (`is_global`) are given
+`global` too, the recorded region kept as `evidence["reported_region"]`, so the same control on the
+same resource is one finding. Threat detections keep the region they were detected in.
 
 Severity: a Security Hub control keeps AWS's severity for the control; Security Hub findings keep
 `Severity.Label`; GuardDuty's 1.0-10.0 score uses GuardDuty's bands (`guardduty_severity`);
@@ -99,7 +110,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -146,6 +157,7 @@ __all__ = [
     "findings_from_service_status",
     "findings_from_storage_encryption",
     "guardduty_severity",
+    "is_global",
     "is_security_hub_control_id",
 ]
 
@@ -164,6 +176,46 @@ _CONTROL_ID = re.compile(r"^[A-Za-z][A-Za-z0-9]*\.\d+$")
 def is_security_hub_control_id(control_id: str) -> bool:
     """True for AWS Security Hub control ids (`S3.8`, the ids FSBP uses), False for project ids."""
     return bool(_CONTROL_ID.match(control_id))
+
+
+_GLOBAL_RESOURCE_TYPE_PREFIX: Final = "AWS::IAM::"
+_GLOBAL_CONTROL_PREFIXES: Final = ("IAM.", "Account.")
+_GLOBAL_CONTROLS: Final = frozenset({"S3.1", "KMS.1"})
+"""S3.1 is account-level Block Public Access; KMS.1 is evaluated on IAM policies."""
+_GLOBAL_FINDINGS: Final = ("AccessAnalyzer.Finding/",)
+"""Findings about a resource's configuration (its policy), as opposed to a detection in a region."""
+
+
+def is_global(control_id: str, resource_type: str) -> bool:
+    """Whether a finding is about something AWS keeps once per account (IAM, account-level S3 Block
+    Public Access, the account's contacts), where our evaluators use the region `global`.
+
+    Only controls and configuration findings qualify: a GuardDuty or Inspector detection on an IAM
+    access key happened in a region, and that region is part of what it says.
+    """
+    if not (is_security_hub_control_id(control_id) or control_id.startswith(_GLOBAL_FINDINGS)):
+        return False
+    return (
+        resource_type.startswith(_GLOBAL_RESOURCE_TYPE_PREFIX)
+        or control_id.startswith(_GLOBAL_CONTROL_PREFIXES)
+        or control_id in _GLOBAL_CONTROLS
+    )
+
+
+def _report_time(*values: Any) -> datetime | None:
+    """The first value that is an ISO 8601 time (AWS writes `2026-01-14T09:30:00.000Z`), in UTC."""
+    for value in values:
+        if isinstance(value, datetime):
+            parsed = value
+        elif isinstance(value, str) and value:
+            try:
+                parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                continue
+        else:
+            continue
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -499,10 +551,17 @@ class _Subject:
     region: str | None = None
     account_id: str | None = None
     origin: str | None = None
+    observed_at: datetime | None = None
 
-    def reported(self, region: str | None = None, account_id: str | None = None) -> _Subject:
-        """The same subject, read from a stored report (another region or account, when it says so)."""
-        return replace(self, region=region, account_id=account_id, origin=REPORT_ORIGIN)
+    def reported(
+        self, region: str | None = None, account_id: str | None = None, observed_at: datetime | None = None
+    ) -> _Subject:
+        """The same subject, read from a stored report (another region or account, when it says so,
+        observed when the report says, never after the call that read it)."""
+        called = self.where.observed_at
+        if observed_at is not None and called is not None and observed_at > called:
+            observed_at = called
+        return replace(self, region=region, account_id=account_id, origin=REPORT_ORIGIN, observed_at=observed_at)
 
     def result(
         self,
@@ -522,7 +581,12 @@ class _Subject:
         if self.origin is not None:
             details["origin"] = self.origin
         details.update({k: v for k, v in evidence.items() if v is not None})
-        extra = {"observed_at": self.where.observed_at} if self.where.observed_at is not None else {}
+        region = self.region or self.where.region
+        if region != GLOBAL_REGION and is_global(control_id, self.resource_type):
+            details["reported_region"] = region
+            region = GLOBAL_REGION
+        observed_at = self.observed_at or self.where.observed_at
+        extra = {"observed_at": observed_at} if observed_at is not None else {}
         return Finding(
             control_id=control_id,
             title=title or (info.title if info else control_id),
@@ -531,7 +595,7 @@ class _Subject:
             resource_type=self.resource_type,
             resource_id=self.resource_id,
             resource_arn=self.arn,
-            region=self.region or self.where.region,
+            region=region,
             account_id=self.account_id or self.where.account_id,
             evidence=_small(details),
             sources=[SOURCE],
@@ -855,7 +919,8 @@ def _guardduty_finding(raw: Mapping[str, Any], where: _Where, at: str) -> Findin
     region = _text(raw.get("Region")) or where.region
     account = _text(raw.get("AccountId")) or where.account_id
     title = _text(raw.get("Title")) or finding_type
-    subject = _guardduty_subject(raw, where, region, account).reported(region, account)
+    observed = _report_time(service.get("EventLastSeen"), raw.get("UpdatedAt"))
+    subject = _guardduty_subject(raw, where, region, account).reported(region, account, observed)
     return subject.failed(
         f"GuardDuty.Finding/{finding_type}",
         title,
@@ -931,13 +996,14 @@ def _asff_subject(raw: Mapping[str, Any], where: _Where, at: str) -> _Subject:
     resource_type = _ASFF_TYPES.get(asff_type, asff_type)
     region = _text(first.get("Region")) or _text(raw.get("Region"))
     account = _text(raw.get("AwsAccountId"))
+    observed = _report_time(raw.get("LastObservedAt"), raw.get("UpdatedAt"))
     if resource_type == ACCOUNT:
         subject = where.subject(ACCOUNT, identifier.rsplit(":", 1)[-1])
     elif identifier.startswith("arn:"):
         subject = where.subject(resource_type, _last_segment(identifier), identifier)
     else:
         subject = where.subject(resource_type, identifier)
-    return subject.reported(region, account)
+    return subject.reported(region, account, observed)
 
 
 def _securityhub_control_id(raw: Mapping[str, Any], compliance: Mapping[str, Any] | None) -> str:
@@ -1052,7 +1118,8 @@ def _inspector_finding(raw: Mapping[str, Any], where: _Where, at: str) -> Findin
     key, key_evidence = _inspector_key(raw)
     control_id = f"Inspector.Finding/{finding_type}" + (f"/{key}" if key else "")
     title = _text(raw.get("title")) or control_id
-    return subject.reported(region, account).failed(
+    observed = _report_time(raw.get("lastObservedAt"), raw.get("updatedAt"))
+    return subject.reported(region, account, observed).failed(
         control_id,
         title,
         title=title,
@@ -1100,7 +1167,8 @@ def _macie_finding(raw: Mapping[str, Any], where: _Where, at: str) -> Finding | 
         else None
     )
     title = _text(raw.get("title")) or finding_type
-    return subject.reported(region, _text(raw.get("accountId"))).failed(
+    observed = _report_time(raw.get("updatedAt"), raw.get("createdAt"))
+    return subject.reported(region, _text(raw.get("accountId")), observed).failed(
         f"Macie.Finding/{finding_type}",
         title,
         title=title,
@@ -1124,7 +1192,8 @@ def _access_analyzer_finding(raw: Mapping[str, Any], where: _Where, at: str) -> 
     reach = "anyone (public access)" if public else "principals outside the account"
     actions = finding.get("action")
     subject = where.subject(resource_type, name, arn if arn and arn.startswith("arn:") else None)
-    return subject.reported(None, _text(finding.get("resourceOwnerAccount"))).failed(
+    observed = _report_time(finding.get("analyzedAt"), finding.get("updatedAt"))
+    return subject.reported(None, _text(finding.get("resourceOwnerAccount")), observed).failed(
         "AccessAnalyzer.Finding/PublicAccess" if public else "AccessAnalyzer.Finding/ExternalAccess",
         f"{resource_type} {name} can be accessed by {reach}.",
         title=f"{resource_type} {name} is accessible by {reach}",
@@ -1151,7 +1220,8 @@ def _trusted_advisor_finding(raw: Mapping[str, Any], where: _Where, at: str) -> 
     flagged = raw.get("flagged_resources")
     examples = [r.get("metadata") for r in flagged[:3] if isinstance(r, Mapping)] if isinstance(flagged, list) else None
     count = raw.get("resources_flagged", 0)
-    subject = replace(where.account(), region=GLOBAL_REGION, origin=REPORT_ORIGIN)  # Trusted Advisor is global
+    # Trusted Advisor is global
+    subject = replace(where.account().reported(None, None, _report_time(raw.get("timestamp"))), region=GLOBAL_REGION)
     return subject.result(
         f"TrustedAdvisor.Check/{check_id}",
         status,

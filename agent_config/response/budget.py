@@ -15,6 +15,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from agent_config.interfaces import DegradedSource
+from agent_config.response.neutralize import neutralize_note
+
 AgentAnswerT = TypeVar("AgentAnswerT", bound=BaseModel)
 
 SAFETY_BYTES = 600
@@ -65,12 +68,18 @@ def shrink_to_fit(body: dict[str, Any], limit: int, trimmable: Sequence[str]) ->
 
 
 def fit_answer(answer: AgentAnswerT, limit: int) -> AgentAnswerT:
-    """The guarantee every operation ends with: the serialised answer is under `limit` bytes.
+    """The guarantee every operation ends with: the serialised answer is under `limit` bytes, and
+    its degraded notes are safe to quote.
 
     Operations page their main lists themselves; this catches what is left (a long gap analysis,
     many degraded notes) by trimming the longest lists from their tails, recording in
     `data["omitted"]` how many items each lost, so nothing disappears without a word.
+
+    Degraded reasons often quote what a server said (an error payload, the tail of its stderr), which
+    its operator or anyone who can shape its input controls; every answer passes through here, so
+    they are neutralised here (`neutralize_note` keeps our own leading words readable).
     """
+    answer = _neutralised_degraded(answer)
     body = answer.model_dump(mode="json")
     if size_of(body) <= limit:
         return answer
@@ -90,3 +99,14 @@ def fit_answer(answer: AgentAnswerT, limit: int) -> AgentAnswerT:
         omitted[longest] = omitted.get(longest, 0) + 1
     body["data"] = {**data, "omitted": omitted} if omitted else data
     return type(answer).model_validate(body)
+
+
+def _neutralised_degraded(answer: AgentAnswerT) -> AgentAnswerT:
+    degraded = getattr(answer, "degraded", None)
+    if not isinstance(degraded, list) or not degraded:
+        return answer
+    safe = [
+        note.model_copy(update={"reason": neutralize_note(note.reason)}) if isinstance(note, DegradedSource) else note
+        for note in degraded
+    ]
+    return answer.model_copy(update={"degraded": safe})

@@ -12,7 +12,9 @@ would be glad to receive, that the agent's model can use without guessing.
 - `format_with_documentation_links`: official documentation for every recommendation, from the
   Knowledge server when it answered, else the catalogue's own links; never a made-up URL.
 
-Account-derived text (resource names, reasons quoting them, evidence) is neutralised here, once.
+Account-derived text (resource names, reasons quoting them, evidence) is neutralised here, once, and
+so are titles and ids that did not come from the catalogue (Security Hub, GuardDuty and Inspector
+titles can be written by outsiders through `BatchImportFindings`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from agent_config.interfaces import (
     SecurityAssessment,
     Severity,
 )
-from agent_config.response.neutralize import DATA_NOTICE, neutralize, neutralize_tree
+from agent_config.response.neutralize import DATA_NOTICE, neutralize, neutralize_tree, safe_finding
+from agent_config.response.scoring import OUTSIDE_SCORES_NOTE
 from agent_config.session.diff import diff_fingerprints
 from agent_config.session.fingerprints import fingerprints_of
 from agent_config.session.models import FindingFingerprint
@@ -82,6 +85,9 @@ class AnswerEngine:
             "findings": findings,
             "data_notice": DATA_NOTICE,
         }
+        if summary and summary.failing_outside_controls:
+            # threats, vulnerabilities and service status: ranked above, counted here, not in the scores
+            data["failing_outside_control_scores"] = {**summary.failing_outside_controls, "note": OUTSIDE_SCORES_NOTE}
         return AgentAnswer(
             summary=summary.posture if summary else "The assessment produced no summary.",
             data=data,
@@ -91,7 +97,8 @@ class AnswerEngine:
     def finding_card(
         self, finding: Finding, priority: int | None = None, reasons: Sequence[str] = ()
     ) -> dict[str, Any]:
-        """A finding as the model sees it: compact, account text neutralised."""
+        """A finding as the model sees it: compact, account text and outsiders' titles neutralised."""
+        finding = safe_finding(finding, self.catalogue)
         card: dict[str, Any] = {
             "finding_id": finding.finding_id,
             "control_id": finding.control_id,
@@ -164,13 +171,13 @@ class AnswerEngine:
         return ActionPlan(steps=steps)
 
     def _step(self, control_id: str, items: list[PrioritizedFinding]) -> ActionStep:
-        first = items[0].finding
+        first = safe_finding(items[0].finding, self.catalogue)
         assert first.remediation is not None
         control = self.catalogue.find(control_id)
         resources = [neutralize(i.finding.resource_id or "account") for i in items]
         return ActionStep(
             phase=_phase(items),
-            control_id=control_id,
+            control_id=first.control_id,
             title=f"{first.title} ({len(items)} resource{'s' if len(items) != 1 else ''})",
             resources=resources[:20],
             finding_ids=[i.finding.finding_id for i in items][:20],

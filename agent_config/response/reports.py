@@ -11,7 +11,7 @@ renamed or removed:
                "remediation", "documentation"}],
  "scores":   {"pass_ratio": {"value", "formula", "numerator", "denominator"}, "weighted": {...},
               "frameworks": {"fsbp": {...}, "cis": {...}, "well-architected": {...}}},
- "summary":  {"posture", "top_risks", "counts_by_severity", "not_assessed"},
+ "summary":  {"posture", "top_risks", "counts_by_severity", "not_assessed", "failing_outside_controls"},
  "degraded": [{"server", "reason", "error_kind"}],
  "stats":    {...}}
 ```

@@ -1,4 +1,8 @@
-"""Answers about the security services: what is on, what is off, what could not be read."""
+"""Answers about the security services: what is on, what is off, what could not be read.
+
+What a server says in its own words (a status summary, an error, the tail of its stderr) is quoted
+neutralised: it comes from outside and reaches the agent's model.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from agent_config.interfaces import (
     ServerHealth,
     ServiceStatus,
 )
+from agent_config.response.neutralize import neutralize_note, neutralize_tree
 
 
 def render_service_status(
@@ -36,7 +41,7 @@ def render_service_status(
         summary=" ".join(parts),
         data={
             "region": region,
-            "services": [s.model_dump(mode="json", exclude_none=True) for s in statuses],
+            "services": [_status_card(s) for s in statuses],
             "enabled": [s.service for s in enabled],
             "not_enabled": [s.service for s in disabled],
             "unknown": [s.service for s in unknown],
@@ -51,13 +56,32 @@ def render_health(health: Sequence[ServerHealth]) -> AgentAnswer:
     down = [h for h in health if not h.reachable]
     summary = f"{len(up)} of {len(health)} configured MCP servers are reachable."
     if down:
-        summary += " Unreachable: " + "; ".join(f"{h.name} ({h.error})" for h in down) + "."
+        summary += " Unreachable: " + "; ".join(f"{h.name} ({neutralize_note(h.error or 'no reason')})" for h in down)
+        summary += "."
     return AgentAnswer(
         summary=summary,
-        data={"servers": [h.model_dump(mode="json") for h in health]},
+        data={"servers": [_health_card(h) for h in health]},
         degraded=[DegradedSource(server=h.name, reason=h.error or "unreachable") for h in down],
     )
 
 
 def _label(status: ServiceStatus) -> str:
     return SECURITY_SERVICES.get(status.service, status.service)
+
+
+def _status_card(status: ServiceStatus) -> dict[str, object]:
+    card = status.model_dump(mode="json", exclude_none=True)
+    for key in ("summary", "error"):
+        if isinstance(card.get(key), str):
+            card[key] = neutralize_note(card[key])
+    if "detail" in card:
+        card["detail"] = neutralize_tree(card["detail"])
+    return card
+
+
+def _health_card(health: ServerHealth) -> dict[str, object]:
+    card = health.model_dump(mode="json")
+    card["tools"] = neutralize_tree(card.get("tools") or [])  # a server names its own tools
+    if isinstance(card.get("error"), str):
+        card["error"] = neutralize_note(card["error"])
+    return card

@@ -28,6 +28,7 @@ from agent_config.integrations.security_findings import (
     findings_from_service_status,
     findings_from_storage_encryption,
     guardduty_severity,
+    is_global,
     is_security_hub_control_id,
 )
 from agent_config.interfaces import Finding, FindingStatus, Severity
@@ -1089,3 +1090,129 @@ def test_arns_in_other_partitions_are_written_with_their_partition() -> None:
     [finding] = findings_from_storage_encryption(payload, "cn-north-1", ACCOUNT)
 
     assert finding.resource_arn == "arn:aws-cn:elasticfilesystem:cn-north-1:123456789012:file-system/fs-1"
+
+
+# ---------------------------------------------------------------------------------------------
+# Global resources and controls share our region; reports carry their own observation time
+# ---------------------------------------------------------------------------------------------
+
+USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/ops/alice"
+CALLED_AT = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
+
+
+def _hub(control_id: str, asff_type: str, resource_id: str, **changes: Any) -> dict[str, Any]:
+    """One Security Hub control finding (the golden S3.8 one, re-aimed), recorded in us-east-1."""
+    finding: dict[str, Any] = copy.deepcopy(_golden("get_security_findings_securityhub.moto.json")["findings"][0])
+    finding["Resources"] = [{"Type": asff_type, "Id": resource_id, "Partition": "aws", "Region": REGION}]
+    finding["Compliance"] = {**finding["Compliance"], "SecurityControlId": control_id}
+    finding.update(changes)
+    return finding
+
+
+def _hub_findings(*findings: dict[str, Any]) -> list[Finding]:
+    payload = {"enabled": True, "service": "securityhub", "findings": list(findings)}
+    return findings_from_security_findings(payload, "securityhub", REGION, ACCOUNT, observed_at=CALLED_AT)
+
+
+def test_security_hub_findings_on_global_resources_and_controls_are_filed_under_global() -> None:
+    findings = _hub_findings(
+        _hub("IAM.5", "AwsIamUser", USER_ARN),
+        _hub("S3.1", "AwsAccount", f"AWS::::Account:{ACCOUNT}"),
+        _hub("IAM.4", "AwsAccount", f"AWS::::Account:{ACCOUNT}"),
+        _hub("GuardDuty.1", "AwsAccount", f"AWS::::Account:{ACCOUNT}"),
+        _hub("S3.8", "AwsS3Bucket", "arn:aws:s3:::acme-open-uploads"),
+    )
+
+    regions = {f.control_id: (f.region, f.evidence.get("reported_region")) for f in findings}
+    assert regions == {
+        "IAM.5": ("global", REGION),
+        "S3.1": ("global", REGION),
+        "IAM.4": ("global", REGION),
+        "GuardDuty.1": (REGION, None),  # a detector is regional
+        "S3.8": (REGION, None),
+    }
+
+
+def test_threat_detections_on_iam_keys_keep_the_region_they_were_detected_in() -> None:
+    assert not is_global("GuardDuty.Finding/UnauthorizedAccess:IAMUser/MaliciousIPCaller", "AWS::IAM::AccessKey")
+    assert is_global("AccessAnalyzer.Finding/ExternalAccess", "AWS::IAM::Role")
+    assert is_global("KMS.1", "AWS::IAM::Policy")
+    assert not is_global("EC2.7", "AWS::::Account")
+
+
+def test_is_global_agrees_with_the_regions_our_evaluators_report() -> None:
+    from agent_config.checks.catalogue import ACCOUNT_RESOURCE_TYPE, load_catalogue
+    from agent_config.checks.registry import CONTROL_OWNERS
+
+    for control in load_catalogue().all():
+        owner = CONTROL_OWNERS.get(control.id)
+        account_wide = control.resource_type == ACCOUNT_RESOURCE_TYPE or control.resource_type.startswith("AWS::IAM::")
+        evaluated_globally = owner is not None and owner.GLOBAL and account_wide
+        assert is_global(control.id, control.resource_type) is evaluated_globally, control.id
+
+
+def test_a_security_hub_iam_5_and_our_iam_5_for_the_same_user_are_one_finding_from_both_sources() -> None:
+    from agent_config.checks.findings import findings_from_results
+    from agent_config.checks.results import GLOBAL_REGION, CheckResult
+    from agent_config.response.synthesizer import SecuritySynthesizer
+
+    # GIVEN Security Hub's IAM.5 finding for alice, recorded in us-east-1 ...
+    hub = _hub_findings(_hub("IAM.5", "AwsIamUser", USER_ARN))
+    # ... and our own evaluator's IAM.5 result for alice, which IAM's global scope files under "global"
+    ours = CheckResult(
+        control_id="IAM.5",
+        status=FAIL,
+        resource_type="AWS::IAM::User",
+        resource_id="alice",
+        resource_arn=USER_ARN,
+        region=GLOBAL_REGION,
+        reason="The user has a console password and no MFA device.",
+        evidence={"mfa_devices": []},
+    )
+    live = findings_from_results([ours], ACCOUNT, "aws_api", observed_at=CALLED_AT)
+
+    [merged] = SecuritySynthesizer().resolve_conflicts([*live, *hub])
+
+    assert merged.sources == ["aws_api", "security"]
+    assert merged.region == GLOBAL_REGION
+    assert merged.status is FAIL
+
+
+def test_a_report_is_observed_when_it_says_not_when_it_was_read() -> None:
+    last_observed = "2026-01-13T08:00:00.000Z"
+    [observed, updated_only, no_time, future] = _hub_findings(
+        _hub("S3.8", "AwsS3Bucket", "arn:aws:s3:::a", LastObservedAt=last_observed, UpdatedAt="2026-01-13T09:00:00Z"),
+        {**_hub("S3.8", "AwsS3Bucket", "arn:aws:s3:::b", UpdatedAt="2026-01-12T07:00:00Z"), "LastObservedAt": None},
+        {**_hub("S3.8", "AwsS3Bucket", "arn:aws:s3:::c"), "LastObservedAt": None, "UpdatedAt": "not a time"},
+        _hub("S3.8", "AwsS3Bucket", "arn:aws:s3:::d", LastObservedAt="2099-01-01T00:00:00Z"),
+    )
+
+    assert observed.observed_at == datetime(2026, 1, 13, 8, 0, tzinfo=UTC)
+    assert updated_only.observed_at == datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
+    assert no_time.observed_at == CALLED_AT  # the call time: it was true then at the latest
+    assert future.observed_at == CALLED_AT  # a report cannot be newer than the call that read it
+
+
+def test_guardduty_and_inspector_reports_carry_their_last_observation() -> None:
+    guardduty = findings_from_security_findings(
+        _golden("get_security_findings_guardduty.stubbed.json"), "guardduty", REGION, ACCOUNT, observed_at=CALLED_AT
+    )
+    inspector = findings_from_security_findings(
+        _golden("get_security_findings_inspector_valid_filter.stubbed.json"),
+        "inspector",
+        REGION,
+        ACCOUNT,
+        observed_at=CALLED_AT,
+    )
+
+    assert {f.observed_at for f in guardduty} == {datetime(2026, 1, 14, 9, 12, 40, tzinfo=UTC)}  # EventLastSeen
+    assert {f.observed_at for f in inspector} == {datetime(2026, 1, 14, 9, 30, tzinfo=UTC)}  # lastObservedAt
+
+
+def test_live_checks_are_observed_at_the_call_time() -> None:
+    findings = findings_from_storage_encryption(
+        _golden("check_storage_encryption_access_denied.stubbed.json"), REGION, ACCOUNT, observed_at=CALLED_AT
+    )
+
+    assert findings
+    assert {f.observed_at for f in findings} == {CALLED_AT}
