@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 # Error codes that mean "this read is not possible here", as opposed to "the resource is fine".
 PERMISSION_CODES = frozenset(
@@ -103,12 +103,23 @@ class EvidenceItem(BaseModel):
 
 
 class Evidence(BaseModel):
-    """All evidence gathered for one assessment, looked up by call."""
+    """All evidence gathered for one assessment, looked up by call.
+
+    `get` is a dictionary lookup, not a scan: the collector asks it once per planned call every
+    round, and a large account has thousands of calls over thousands of items (a linear scan made
+    one round of 2,400 calls over 7,000 items take 18 s). `items` is append-only by contract; the
+    index catches up with whatever was appended since the last lookup, however it was appended, and
+    starts over if the list was replaced or shortened.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     account_id: str
     items: list[EvidenceItem] = Field(default_factory=list)
+    _positions: dict[ApiCall, int] = PrivateAttr(default_factory=dict)
+    """Position in `items` of the first item for each call."""
+    _indexed: tuple[int, int] = PrivateAttr(default=(0, 0))
+    """(id of the list indexed, how many of its items are in `_positions`)."""
 
     def add(self, item: EvidenceItem) -> None:
         self.items.append(item)
@@ -117,10 +128,27 @@ class Evidence(BaseModel):
         self.items.extend(items)
 
     def get(self, call: ApiCall) -> EvidenceItem | None:
-        for item in self.items:
-            if item.call == call:
-                return item
-        return None
+        """The first item collected for `call` (the order a scan of `items` would find it in)."""
+        position = self._index().get(call)
+        if position is None:
+            return None
+        item = self.items[position]
+        if item.call != call:  # an item was replaced in place: rebuild once, then trust the index
+            self._indexed = (0, 0)
+            position = self._index().get(call)
+            return None if position is None else self.items[position]
+        return item
+
+    def _index(self) -> dict[ApiCall, int]:
+        items = self.items
+        list_id, count = self._indexed
+        if list_id != id(items) or count > len(items):
+            self._positions, count = {}, 0  # a new dict: a shallow model copy may share the old one
+        positions = self._positions
+        for position in range(count, len(items)):
+            positions.setdefault(items[position].call, position)
+        self._indexed = (id(items), len(items))
+        return positions
 
     def find(self, service: str, operation: str, region: str | None = None) -> Iterator[EvidenceItem]:
         """Every item for an operation (all resources), optionally in one region."""
@@ -131,7 +159,13 @@ class Evidence(BaseModel):
                 yield item
 
 
-_IAM_PREFIXES = {"s3api": "s3", "s3control": "s3", "configservice": "config", "efs": "elasticfilesystem"}
+_IAM_PREFIXES = {
+    "s3api": "s3",
+    "s3control": "s3",
+    "configservice": "config",
+    "efs": "elasticfilesystem",
+    "elbv2": "elasticloadbalancing",
+}
 # Actions whose names do not follow mechanically from the CLI names (ListAllMyBuckets, the
 # account-level Block Public Access, and IAM and RDS spelling MFA and DB in capitals).
 _IAM_ACTION_EXCEPTIONS: dict[tuple[str, str], str] = {

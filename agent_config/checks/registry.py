@@ -32,6 +32,7 @@ from agent_config.checks.services import (
     ecr,
     efs,
     eks,
+    elb,
     guardduty,
     iam,
     kms,
@@ -83,6 +84,7 @@ SERVICE_MODULES: tuple[ServiceModule, ...] = (
     sqs,
     dynamodb,
     ssm,
+    elb,
 )
 
 

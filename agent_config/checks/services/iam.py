@@ -6,21 +6,27 @@ All calls are global (`region=None`); results carry region `global`.
 - `get-account-summary` (IAM.4 root access keys, IAM.6/IAM.9 root MFA); when root MFA is on,
   `list-virtual-mfa-devices --assignment-status Assigned` tells a virtual device from hardware (IAM.6).
   moto always reports root MFA off; the summary is still the evidence.
-- `get-account-password-policy` (IAM.7; NoSuchEntity means no policy, which fails).
+- `get-account-password-policy` (IAM.7 as a whole, IAM.15 its minimum length, IAM.16 its reuse
+  prevention; NoSuchEntity means no policy, which fails all three). One read, three verdicts: CIS
+  and Security Hub report the length and the reuse rule as controls of their own, so an account
+  can meet IAM.15 and still fail IAM.7.
 - `list-users`, then per user `get-login-profile` (NoSuchEntity: no console password),
   `list-access-keys`, `list-attached-user-policies`, `list-user-policies`; then `list-mfa-devices`
-  for console users and `get-access-key-last-used` per active key (IAM.2, IAM.3, IAM.5, IAM.8).
+  for console users and `get-access-key-last-used` per active key (IAM.2, IAM.3, IAM.5, IAM.8,
+  IAM.22). IAM.8 (90 days, FSBP) and IAM.22 (45 days, CIS 1.12) are the same AWS Config rule with
+  two thresholds, so they share one reading of each user's credential use and differ only there.
 - `list-policies --scope Local`, then `get-policy-version` of each default version (IAM.1, IAM.21,
   KMS.1).
 
 Per-user calls are used rather than the credential report: the report must be generated and
 polled (`ReportInProgress`), which a plan of idempotent reads cannot express; the cap bounds the cost.
-Ages (IAM.3, IAM.8) are measured against `now`, which the caller passes (tests, replays) or the
+Ages (IAM.3, IAM.8, IAM.22) are measured against `now`, which the caller passes (tests, replays) or the
 clock supplies.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -61,10 +67,14 @@ CONTROL_IDS: tuple[str, ...] = (
     "IAM.7",
     "IAM.8",
     "IAM.9",
+    "IAM.15",
+    "IAM.16",
     "IAM.21",
+    "IAM.22",
     "KMS.1",
 )
-USER_CONTROLS = ("IAM.2", "IAM.3", "IAM.5", "IAM.8")
+USER_CONTROLS = ("IAM.2", "IAM.3", "IAM.5", "IAM.8", "IAM.22")
+PASSWORD_POLICY_CONTROLS = ("IAM.7", "IAM.15", "IAM.16")
 POLICY_CONTROLS = ("IAM.1", "IAM.21", "KMS.1")
 
 USER = "AWS::IAM::User"
@@ -75,8 +85,14 @@ MAX_KEY_AGE_DAYS = 90
 """IAM.3: access keys are rotated within 90 days."""
 MAX_UNUSED_DAYS = 90
 """IAM.8: credentials unused for 90 days are removed or disabled."""
+CIS_MAX_UNUSED_DAYS = 45
+"""IAM.22 (CIS 1.12): credentials unused for 45 days are removed or disabled."""
+UNUSED_CREDENTIAL_DAYS: dict[str, int] = {"IAM.8": MAX_UNUSED_DAYS, "IAM.22": CIS_MAX_UNUSED_DAYS}
+"""Each unused-credentials control and its threshold: one rule (AWS Config's
+`iam-user-unused-credentials-check`), two `maxCredentialUsageAge` values."""
 
-# IAM.7, as CIS AWS Foundations asks (stricter than Security Hub's default parameters).
+# IAM.7, as CIS AWS Foundations asks (stricter than Security Hub's default parameters); IAM.15
+# and IAM.16 are the length and reuse parts of the same policy, at the same CIS values.
 MIN_PASSWORD_LENGTH = 14
 MIN_REUSE_PREVENTION = 24
 MAX_PASSWORD_AGE_DAYS = 90
@@ -205,7 +221,7 @@ def evaluate(
     account = evidence.account_id
     moment = resolve_now(now)
     results = _root_results(index, account)
-    results.append(_iam_7(index, account))
+    results.extend(_password_policy_results(index, account))
     results.extend(_user_results(index, account, moment, max_resources))
     results.extend(_policy_results(index, account, region, max_resources))
     return results
@@ -273,20 +289,45 @@ def _iam_6(index: Index, subject: Subject, mfa_enabled: Any) -> CheckResult:
     )
 
 
-def _iam_7(index: Index, account: str) -> CheckResult:
+def _password_policy_results(index: Index, account: str) -> list[CheckResult]:
+    """IAM.7, IAM.15 and IAM.16 from the one password policy: no policy fails all three (AWS's
+    defaults apply, which meet none of them); a denied read leaves all three MANUAL."""
     subject = account_subject(account, GLOBAL_REGION)
     policy = read(index, password_policy_call(), absent_codes={NO_SUCH_ENTITY})
     if policy.absent:
-        return subject.failed("IAM.7", "The account has no IAM password policy (AWS defaults apply).")
+        reason = "The account has no IAM password policy (AWS defaults apply)."
+        return [subject.failed(control, reason) for control in PASSWORD_POLICY_CONTROLS]
     if policy.doc is None:
-        return subject.manual("IAM.7", policy.missing or "", "the password policy")
+        return [subject.manual(c, policy.missing or "", "the password policy") for c in PASSWORD_POLICY_CONTROLS]
     settings = obj(policy.doc.get("PasswordPolicy"))
-    weak: list[str] = []
     length = number(settings.get("MinimumPasswordLength"))
+    reuse = number(settings.get("PasswordReusePrevention"))
+    return [
+        _iam_7(subject, settings, length, reuse),
+        subject.verdict(
+            "IAM.15",
+            length >= MIN_PASSWORD_LENGTH,
+            f"Passwords must have at least {length} characters (at least {MIN_PASSWORD_LENGTH} required).",
+            f"The minimum password length is {length}, below {MIN_PASSWORD_LENGTH}.",
+            MinimumPasswordLength=settings.get("MinimumPasswordLength"),
+        ),
+        subject.verdict(
+            "IAM.16",
+            reuse >= MIN_REUSE_PREVENTION,
+            f"The last {reuse} passwords cannot be reused.",
+            "Password reuse prevention is off."
+            if reuse == 0
+            else f"Only the last {reuse} passwords are remembered, fewer than {MIN_REUSE_PREVENTION}.",
+            PasswordReusePrevention=settings.get("PasswordReusePrevention"),
+        ),
+    ]
+
+
+def _iam_7(subject: Subject, settings: dict[str, Any], length: int, reuse: int) -> CheckResult:
+    weak: list[str] = []
     if length < MIN_PASSWORD_LENGTH:
         weak.append(f"minimum length {length} < {MIN_PASSWORD_LENGTH}")
     weak.extend(f"{flag} off" for flag in REQUIRED_CHARACTER_CLASSES if settings.get(flag) is not True)
-    reuse = number(settings.get("PasswordReusePrevention"))
     if reuse < MIN_REUSE_PREVENTION:
         weak.append(f"reuse prevention {reuse} < {MIN_REUSE_PREVENTION}")
     max_age = number(settings.get("MaxPasswordAge"))
@@ -326,6 +367,7 @@ def _user_results(index: Index, account: str, now: datetime, max_resources: int)
         "IAM.3": "IAM users with active access keys",
         "IAM.5": "IAM users with a console password",
         "IAM.8": "IAM users with a password or active access key",
+        "IAM.22": "IAM users with a password or active access key",
     }
     results.extend(not_applicable(c, account, GLOBAL_REGION, w) for c, w in what.items() if c not in produced)
     return results
@@ -346,9 +388,11 @@ def _one_user(index: Index, user: dict[str, Any], now: datetime) -> list[CheckRe
         results.append(subject.manual("IAM.5", login.missing, "whether the user has a console password"))
     elif login.ok:
         results.append(_iam_5(subject, read(index, calls["list-mfa-devices"])))
-    iam_8 = _iam_8(index, subject, user, login, keys, now)
-    if iam_8 is not None:
-        results.append(iam_8)
+    usage = _credential_use(index, user, login, keys)
+    if usage is not None:
+        results.extend(
+            _unused_credentials(subject, control, days, usage, now) for control, days in UNUSED_CREDENTIAL_DAYS.items()
+        )
     return results
 
 
@@ -405,16 +449,41 @@ def _iam_5(subject: Subject, mfa: Read) -> CheckResult:
     )
 
 
-def _iam_8(
-    index: Index, subject: Subject, user: dict[str, Any], login: Read, keys: Read, now: datetime
-) -> CheckResult | None:
-    """Stale when a console password or an active key went unused (or, never used, unchanged since
-    it was created) for more than 90 days. No result for a user without credentials."""
-    last_use: dict[str, datetime | None] = {}
+@dataclass(frozen=True)
+class _Credential:
+    """One console password or active access key, and when it was last used as far as we know."""
+
+    name: str
+    """'password' or the access key id."""
+    last_use: datetime | None
+    """Last use, or creation when it was never used; None when that could not be read."""
+    created: datetime | None = None
+    """For a key whose last use could not be read: its creation, which bounds how stale it can be."""
+    missing: str | None = None
+    """Why `last_use` is unknown."""
+
+
+@dataclass(frozen=True)
+class _CredentialUse:
+    """A user's credentials, read once for every unused-credentials control (IAM.8, IAM.22)."""
+
+    credentials: tuple[_Credential, ...]
+    missing: tuple[str, ...]
+    """Reads that failed before any credential could be listed (login profile, key listing)."""
+
+
+def _credential_use(index: Index, user: dict[str, Any], login: Read, keys: Read) -> _CredentialUse | None:
+    """When the user's password and active keys were last used (or, never used, created).
+
+    None for a user known to have neither a password nor an active key: IAM.8 and IAM.22 do not
+    apply to them. A password never used counts from its creation, like a key never used.
+    """
+    credentials: list[_Credential] = []
     missing: list[str] = []
     if login.ok and login.doc is not None:
         profile = obj(login.doc.get("LoginProfile"))
-        last_use["password"] = parse_time(user.get("PasswordLastUsed")) or parse_time(profile.get("CreateDate"))
+        when = parse_time(user.get("PasswordLastUsed")) or parse_time(profile.get("CreateDate"))
+        credentials.append(_Credential("password", when))
     elif login.missing is not None:
         missing.append(login.missing)
     if keys.missing is not None:
@@ -425,26 +494,40 @@ def _iam_8(
         used = read(index, key_last_used_call(key_id))
         if used.doc is not None:
             when = parse_time(obj(used.doc.get("AccessKeyLastUsed")).get("LastUsedDate")) or created
-            last_use[key_id] = when
-        elif created is not None and days_between(created, now) <= MAX_UNUSED_DAYS:
-            last_use[key_id] = created  # too young to be stale, whatever its last use
+            credentials.append(_Credential(key_id, when))
         else:
-            missing.append(used.missing or "")
-    if not last_use and not missing:
+            credentials.append(_Credential(key_id, None, created=created, missing=used.missing or ""))
+    if not credentials and not missing:
         return None
-    days = {name: (days_between(when, now) if when else None) for name, when in last_use.items()}
-    stale = {name: d for name, d in days.items() if d is not None and d > MAX_UNUSED_DAYS}
+    return _CredentialUse(tuple(credentials), tuple(missing))
+
+
+def _unused_credentials(
+    subject: Subject, control_id: str, max_days: int, usage: _CredentialUse, now: datetime
+) -> CheckResult:
+    """IAM.8 or IAM.22: stale when a password or active key went unused (or, never used, unchanged
+    since it was created) for more than `max_days` days. A key whose last use could not be read
+    still passes when it is younger than the threshold: it cannot have been idle longer than it
+    has existed."""
+    days: dict[str, int | None] = {}
+    missing = list(usage.missing)
+    for credential in usage.credentials:
+        when = credential.last_use
+        if when is None and credential.created is not None and days_between(credential.created, now) <= max_days:
+            when = credential.created
+        elif when is None and credential.missing is not None:
+            missing.append(credential.missing)
+        days[credential.name] = days_between(when, now) if when else None
+    stale = {name: d for name, d in days.items() if d is not None and d > max_days}
     if stale:
         listed = ", ".join(f"{n} ({d} days)" for n, d in stale.items())
         return subject.failed(
-            "IAM.8",
-            f"Credentials unused for more than {MAX_UNUSED_DAYS} days: {listed}.",
-            days_since_use=days,
+            control_id, f"Credentials unused for more than {max_days} days: {listed}.", days_since_use=days
         )
     if missing or any(d is None for d in days.values()):
-        return subject.manual("IAM.8", missing or ["a credential's dates are missing"], "credential use")
+        return subject.manual(control_id, missing or ["a credential's dates are missing"], "credential use")
     return subject.passed(
-        "IAM.8", f"Every credential was used (or created) within {MAX_UNUSED_DAYS} days.", days_since_use=days
+        control_id, f"Every credential was used (or created) within {max_days} days.", days_since_use=days
     )
 
 

@@ -9,15 +9,17 @@ Vulnerable, each beside a correctly configured twin of the same kind, and the ma
 
 The world, in two regions (the first given is the *primary*, the second the *secondary*):
 
-- account-wide: a weak password policy, a `*:*` policy attached to humans and to an instance
-  role, a console user without MFA, a CI user with a policy attached directly, decrypt-all and
-  `s3:*` policies, account-level S3 Block Public Access off, no multi-Region trail;
+- account-wide: a weak password policy (too short, no reuse prevention), a `*:*` policy attached
+  to humans and to an instance role, a console user without MFA, a CI user with a policy attached
+  directly, decrypt-all and `s3:*` policies, account-level S3 Block Public Access off, no
+  multi-Region trail, and an account in no AWS Organizations organization;
 - primary (web shop, payments, the legacy estate): public and unprotected buckets, security
-  groups open on 22, 3389, 3306 and 8443, the default VPC as AWS creates it, an IMDSv1 server with
-  a public IP, an unencrypted volume with a public snapshot, a public unencrypted MySQL with a
-  public snapshot, keys without rotation or pending deletion, a public Lambda policy, a secret
-  without rotation, an ECR repository without scanning, an unencrypted topic and file system, a
-  public SSM document, EBS default encryption off, GuardDuty off;
+  groups open on 22, 3389, 3306 and 8443, the default VPC as AWS creates it, a load balancer
+  serving plain HTTP, an IMDSv1 server with a public IP, an unencrypted volume with a public
+  snapshot, a public unencrypted MySQL with a public snapshot, keys without rotation or pending
+  deletion, a public Lambda policy, a secret without rotation, an ECR repository without
+  scanning, an unencrypted topic and file system, a public SSM document, EBS default encryption
+  off, GuardDuty off;
 - secondary (data platform): SSH open on `::/0`, an all-traffic group, PostgreSQL open, a bucket
   without a TLS-only policy, a world-readable dataset bucket, a key without rotation, an IMDSv1
   worker, a deprecated Lambda runtime, a public EKS endpoint, an unencrypted queue, a table
@@ -37,7 +39,9 @@ moto 5.2.5 in server mode, and what this module does about it:
 - `ModifyEbsDefaultKmsKeyId` answers HTTP 500, so EBS default encryption uses the AWS managed key.
 - EBS encryption by default does not encrypt new volumes in moto; every volume here states its
   encryption explicitly.
-- Not plantable: IAM.3, IAM.8 and IAM.22 (moto cannot back-date access keys or last use),
+- Not plantable: IAM.3, IAM.8 and IAM.22 (moto cannot back-date access keys or last use: it
+  stamps a key's last use with the time of a request signed with it, never sets a password's
+  last use, and its server has no way to move the clock),
   IAM.4/6/9 (root keys and root MFA are hard-coded), S3.4 (every real bucket is encrypted since
   2023; buckets here get default encryption), and anything needing invocation or running
   containers.
@@ -59,7 +63,16 @@ from pathlib import Path
 
 from agent_config.interfaces import FindingStatus
 from agent_config.sandbox.local_aws import LocalAws
-from agent_config.sandbox.sample_account import compute, data, detection, identity, network, storage
+from agent_config.sandbox.sample_account import (
+    account,
+    compute,
+    data,
+    detection,
+    identity,
+    load_balancing,
+    network,
+    storage,
+)
 from agent_config.sandbox.sample_account._context import SampleAccountError, SeedContext
 from agent_config.sandbox.sample_account.manifest import GLOBAL_REGION, PlantedItem, SampleAccountManifest
 
@@ -82,8 +95,11 @@ NOTES = (
     "Each region also holds what moto creates on first use (the default VPC with its subnets, "
     "default security group and default network ACL); the default VPC's failures are listed.",
     "Not planted because moto 5.2.5 cannot represent them: IAM.3, IAM.8, IAM.22 (access key age "
-    "and last use cannot be back-dated), IAM.4, IAM.6, IAM.9 (root user keys and MFA are "
-    "hard-coded), S3.4 (retired; every bucket here has default encryption).",
+    "and last use cannot be back-dated: moto stamps a key's last use with the time of the request "
+    "signed with it and never sets PasswordLastUsed, so no credential can be 50-89 days idle; every "
+    "user's credentials are fresh, so any IAM.22 or IAM.8 FAIL on a twin user is a false positive), "
+    "IAM.4, IAM.6, IAM.9 (root user keys and MFA are hard-coded), S3.4 (retired; every bucket here "
+    "has default encryption).",
     "Secrets rotate without a rotation Lambda and no Lambda function is invoked: moto would run "
     "them in Docker. EBS default encryption uses the AWS managed key (moto lacks "
     "ModifyEbsDefaultKmsKeyId).",
@@ -116,6 +132,7 @@ def seed_sample_account(
     primary_keys = data.seed_primary_keys(ctx)
     secondary_keys = data.seed_secondary_keys(ctx)
     iam = identity.seed_identity(ctx, payments_key_arn=primary_keys.payments.arn)
+    account.seed_account(ctx)
 
     storage.seed_account_public_access(ctx)
     storage.seed_primary_buckets(ctx, payments_key_arn=primary_keys.payments.arn)
@@ -123,6 +140,7 @@ def seed_sample_account(
 
     primary_network = network.seed_primary_network(ctx, iam.flow_logs_role_arn)
     secondary_network = network.seed_secondary_network(ctx, iam.flow_logs_role_arn)
+    load_balancing.seed_primary_load_balancers(ctx, primary_network)
 
     compute.seed_ebs_default_encryption(ctx)
     compute.seed_primary_compute(ctx, primary_network, iam, primary_keys)

@@ -260,6 +260,24 @@ def seed_identity(ctx: SeedContext, payments_key_arn: str) -> Identity:
         "Password policy: 6 characters minimum, no symbols, numbers or upper case, no reuse prevention, no expiry.",
         no_twin_reason=_ACCOUNT_NO_TWIN,
     )
+    ctx.fail(
+        "IAM.15",
+        ACCOUNT,
+        "account-password-policy",
+        acct,
+        g,
+        "The same password policy's minimum length is 6 characters, not 14.",
+        no_twin_reason=_ACCOUNT_NO_TWIN,
+    )
+    ctx.fail(
+        "IAM.16",
+        ACCOUNT,
+        "account-password-policy",
+        acct,
+        g,
+        "The same password policy remembers no previous passwords (PasswordReusePrevention unset; CIS asks 24).",
+        no_twin_reason=_ACCOUNT_NO_TWIN,
+    )
     admin = ctx.fail(
         "IAM.1",
         POLICY,

@@ -5,6 +5,7 @@ see where every response came from and reproduce it.
 
     .venv/bin/python tests/unit/checks/capture_golden.py            # every service
     .venv/bin/python tests/unit/checks/capture_golden.py s3 iam     # some services
+    .venv/bin/python tests/unit/checks/capture_golden.py iam/many   # one case (keeps the others' files)
 
 For each case it resets moto, creates the case's resources with boto3, then runs the service
 module's own `plan` until it asks for nothing new, executing each planned call the way the AWS CLI
@@ -218,16 +219,23 @@ def capture(aws: LocalAws, module: ServiceModule, case: Case) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {m.SERVICE for m in SERVICE_MODULES}
-    unknown = wanted - {m.SERVICE for m in SERVICE_MODULES}
+    """Capture the named services (`iam`) or single cases (`iam/many`); every case without arguments.
+
+    Recapturing one case leaves the other files of its service untouched, so a new case does not
+    churn the evidence (random ids, dates) of cases whose set-up did not change.
+    """
+    every = {f"{m.SERVICE}/{case.name}" for m in SERVICE_MODULES for case in CASES[m.SERVICE]}
+    services = {m.SERVICE for m in SERVICE_MODULES}
+    wanted = {name for arg in argv or services for name in every if arg in (name, name.split("/")[0])}
+    unknown = [arg for arg in argv if arg not in services and arg not in every]
     if unknown:
-        print(f"unknown services: {', '.join(sorted(unknown))}")
+        print(f"unknown services or cases: {', '.join(sorted(unknown))}")
         return 2
     with local_aws(region=PRIMARY) as aws:
         for module in SERVICE_MODULES:
-            if module.SERVICE not in wanted:
-                continue
             for case in CASES[module.SERVICE]:
+                if f"{module.SERVICE}/{case.name}" not in wanted:
+                    continue
                 path = capture(aws, module, case)
                 print(f"wrote {path.relative_to(ROOT)}")
     return 0

@@ -234,6 +234,9 @@ def iam_many(aws: LocalAws) -> None:
     iam.create_user(UserName="svc-reporting")
     iam.add_user_to_group(GroupName="acme-engineers", UserName="svc-reporting")
     iam.create_access_key(UserName="svc-reporting")
+    iam.create_user(UserName="svc-billing-export")
+    iam.add_user_to_group(GroupName="acme-engineers", UserName="svc-billing-export")
+    iam.create_access_key(UserName="svc-billing-export")
     _console_user(iam, "old-contractor", mfa=True)
     key = iam.create_access_key(UserName="old-contractor")["AccessKey"]["AccessKeyId"]
     iam.update_access_key(UserName="old-contractor", AccessKeyId=key, Status="Inactive")
@@ -241,14 +244,19 @@ def iam_many(aws: LocalAws) -> None:
 
 
 def iam_many_rewrite(call: ApiCall, response: dict[str, Any]) -> dict[str, Any]:
-    """ci-deploy's key is 120 days old but was used 2 days ago; old-contractor last signed in 200
-    days ago (moto dates everything "now" and records no use)."""
+    """ci-deploy's key is 120 days old but was used 2 days ago; svc-billing-export's key is 80 days
+    old and was last used 60 days ago (stale for IAM.22's 45 days, not for IAM.8's 90);
+    old-contractor last signed in 200 days ago (moto dates everything "now" and records no use)."""
     user = call.parameter("user-name")
-    if call.operation == "list-access-keys" and user == "ci-deploy":
+    created = {"ci-deploy": 120, "svc-billing-export": 80}
+    last_used = {"ci-deploy": (2, "ecr"), "svc-billing-export": (60, "s3")}
+    if call.operation == "list-access-keys" and user in created:
         for key in response["AccessKeyMetadata"]:
-            key["CreateDate"] = days_ago(120)
-    if call.operation == "get-access-key-last-used" and response.get("UserName") == "ci-deploy":
-        response["AccessKeyLastUsed"].update(LastUsedDate=days_ago(2), ServiceName="ecr", Region=PRIMARY)
+            key["CreateDate"] = days_ago(created[user])
+    owner = response.get("UserName")
+    if call.operation == "get-access-key-last-used" and owner in last_used:
+        days, service = last_used[owner]
+        response["AccessKeyLastUsed"].update(LastUsedDate=days_ago(days), ServiceName=service, Region=PRIMARY)
     if call.operation == "list-users":
         for entry in response["Users"]:
             if entry["UserName"] == "old-contractor":
@@ -290,22 +298,25 @@ IAM_CASES = [
     ),
     Case(
         "many",
-        "Six users and five policies mixing passing and failing: MFA and no MFA, a directly attached admin "
-        "policy, an old key in recent use, an inactive key, a stale password, a user with no credentials; "
-        "'*' on '*', a service wildcard, kms:* on everything, a key-scoped decrypt and a NotAction policy. "
-        "Edited: ci-deploy's key 120 days old but used 2 days ago; old-contractor's password last used "
-        "200 days ago.",
+        "Seven users and five policies mixing passing and failing: MFA and no MFA, a directly attached "
+        "admin policy, an old key in recent use, a key idle for 60 days (IAM.22 fails, IAM.8 passes), an "
+        "inactive key, a stale password, a user with no credentials; '*' on '*', a service wildcard, "
+        "kms:* on everything, a key-scoped decrypt and a NotAction policy; a password policy of length "
+        "14 remembering only 5 passwords (IAM.15 passes, IAM.16 fails). Edited: ci-deploy's key 120 "
+        "days old but used 2 days ago; svc-billing-export's key 80 days old, last used 60 days ago; "
+        "old-contractor's password last used 200 days ago.",
         iam_many,
         rewrite=iam_many_rewrite,
     ),
     Case(
         "denied",
         "The auditor may list users and policies but is denied iam:GetAccountSummary, "
-        "iam:GetLoginProfile, iam:ListAttachedUserPolicies and iam:GetPolicyVersion (synthesised "
-        "AccessDenied): those controls must be MANUAL, never FAIL.",
+        "iam:GetAccountPasswordPolicy, iam:GetLoginProfile, iam:ListAttachedUserPolicies and "
+        "iam:GetPolicyVersion (synthesised AccessDenied): those controls must be MANUAL, never FAIL.",
         iam_denied,
         deny=calls(
             "iam get-account-summary",
+            "iam get-account-password-policy",
             "iam get-login-profile",
             "iam list-attached-user-policies",
             "iam get-policy-version",
@@ -1447,21 +1458,177 @@ def _security_contact(aws: LocalAws) -> None:
     )
 
 
+def _organization(aws: LocalAws) -> None:
+    aws.client("organizations").create_organization(FeatureSet="ALL")
+
+
+def _contact_and_organization(aws: LocalAws) -> None:
+    _security_contact(aws)
+    _organization(aws)
+
+
+MANAGEMENT_ACCOUNT = "111122223333"
+
+
+def organization_of_another_account(call: ApiCall, response: dict[str, Any]) -> dict[str, Any]:
+    """moto makes the caller the organization's management account; this account is a member."""
+    if call.operation == "describe-organization":
+        organization = response["Organization"]
+        organization["MasterAccountId"] = MANAGEMENT_ACCOUNT
+        organization["MasterAccountArn"] = organization["MasterAccountArn"].replace(ACCOUNT, MANAGEMENT_ACCOUNT)
+    return response
+
+
 ACCOUNT_CASES = [
-    Case("passing", "A security alternate contact is registered.", _security_contact),
-    Case("failing", "No security alternate contact (ResourceNotFoundException).", nothing),
+    Case(
+        "passing",
+        "A security alternate contact is registered; the account created an organization (its management account).",
+        _contact_and_organization,
+    ),
+    Case(
+        "member",
+        "A security alternate contact; the account is a member of an organization. Edited: "
+        f"describe-organization's management account is {MANAGEMENT_ACCOUNT} (moto makes the caller "
+        "the management account).",
+        _contact_and_organization,
+        rewrite=organization_of_another_account,
+    ),
+    Case(
+        "failing",
+        "No security alternate contact (ResourceNotFoundException); a standalone account, in no "
+        "organization (AWSOrganizationsNotInUseException).",
+        nothing,
+    ),
     Case(
         "unsupported",
-        "The Account API is not available (synthesised NotImplemented, as an endpoint without the API "
-        "answers): Account.1 must be MANUAL.",
-        _security_contact,
-        unsupported=calls("account get-alternate-contact"),
+        "The Account and Organizations APIs are not available (synthesised NotImplemented, as an "
+        "endpoint without the API answers): Account.1 and Account.2 must be MANUAL.",
+        _contact_and_organization,
+        unsupported=calls("account get-alternate-contact", "organizations describe-organization"),
     ),
     Case(
         "denied",
-        "account:GetAlternateContact denied (synthesised AccessDeniedException).",
+        "account:GetAlternateContact and organizations:DescribeOrganization denied (synthesised "
+        "AccessDeniedException); the account is in no organization, which must not show as a FAIL.",
         _security_contact,
-        deny=calls("account get-alternate-contact"),
+        deny=calls("account get-alternate-contact", "organizations describe-organization"),
+    ),
+]
+
+
+# =============================================================================================
+# ELB
+# =============================================================================================
+
+FORWARD = {"Type": "forward"}
+"""Stands for a forward to the load balancer's own target group (its ARN is known only at set-up)."""
+HTTPS_REDIRECT = {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+SAME_PROTOCOL_REDIRECT = {
+    "Type": "redirect",
+    "RedirectConfig": {"Protocol": "#{protocol}", "Host": "www.acme-corp.example", "StatusCode": "HTTP_301"},
+}
+NOT_FOUND_RESPONSE = {
+    "Type": "fixed-response",
+    "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain"},
+}
+
+
+def _alb(
+    aws: LocalAws,
+    name: str,
+    *,
+    http: dict[str, Any] | None,
+    https: bool = True,
+    forward_rule: bool = False,
+    region: str = PRIMARY,
+    kind: str = "application",
+) -> None:
+    """A load balancer in the default VPC. `http` is the HTTP:80 listener's default action, or None
+    for no HTTP listener ("forward" forwards to the target group); `https` adds HTTPS:443 forwarding
+    to it; `forward_rule` adds a rule on the HTTP listener forwarding /healthz to the targets."""
+    ec2, elb = aws.client("ec2", region), aws.client("elbv2", region)
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]]
+    balancer = elb.create_load_balancer(Name=name, Subnets=subnets[:2], Scheme="internet-facing", Type=kind)
+    balancer_arn = balancer["LoadBalancers"][0]["LoadBalancerArn"]
+    protocol = "HTTP" if kind == "application" else "TCP"
+    group = elb.create_target_group(Name=f"{name}-targets", Protocol=protocol, Port=8080, VpcId=vpc)
+    forward = {"Type": "forward", "TargetGroupArn": group["TargetGroups"][0]["TargetGroupArn"]}
+    if kind != "application":
+        elb.create_listener(LoadBalancerArn=balancer_arn, Protocol="TCP", Port=80, DefaultActions=[forward])
+        return
+    if http is not None:
+        action = forward if http.get("Type") == "forward" else http
+        listener = elb.create_listener(LoadBalancerArn=balancer_arn, Protocol="HTTP", Port=80, DefaultActions=[action])
+        if forward_rule:
+            elb.create_rule(
+                ListenerArn=listener["Listeners"][0]["ListenerArn"],
+                Priority=10,
+                Conditions=[{"Field": "path-pattern", "Values": ["/healthz"]}],
+                Actions=[forward],
+            )
+    if https:
+        certificate = aws.client("acm", region).request_certificate(DomainName=f"{name}.acme-corp.example")
+        elb.create_listener(
+            LoadBalancerArn=balancer_arn,
+            Protocol="HTTPS",
+            Port=443,
+            Certificates=[{"CertificateArn": certificate["CertificateArn"]}],
+            SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+            DefaultActions=[forward],
+        )
+
+
+def elb_passing(aws: LocalAws) -> None:
+    _alb(aws, "acme-shop-alb", http=HTTPS_REDIRECT)
+    _alb(aws, "acme-api-alb", http=None)
+
+
+def elb_many(aws: LocalAws) -> None:
+    _alb(aws, "acme-shop-alb", http=HTTPS_REDIRECT)
+    _alb(aws, "acme-api-alb", http=None)
+    _alb(aws, "acme-legacy-alb", http=FORWARD, https=False)
+    _alb(aws, "acme-checkout-alb", http=HTTPS_REDIRECT, forward_rule=True)
+    _alb(aws, "acme-www-alb", http=SAME_PROTOCOL_REDIRECT)
+    _alb(aws, "acme-parked-alb", http=NOT_FOUND_RESPONSE)
+    _alb(aws, "acme-mqtt-nlb", http=None, kind="network")
+    _alb(aws, "acme-data-alb", http=HTTPS_REDIRECT, region=SECONDARY)
+    _alb(aws, "acme-reports-alb", http=FORWARD, region=SECONDARY)
+
+
+def elb_denied(aws: LocalAws) -> None:
+    _alb(aws, "acme-shop-alb", http=HTTPS_REDIRECT)
+    _alb(aws, "acme-legacy-alb", http=FORWARD, https=False)
+
+
+ELB_CASES = [
+    Case(
+        "passing",
+        "acme-shop-alb redirects HTTP:80 to HTTPS and serves HTTPS:443; acme-api-alb has only HTTPS:443.",
+        elb_passing,
+    ),
+    Case(
+        "failing",
+        "acme-legacy-alb serves the application on HTTP:80 only (default action forward).",
+        lambda aws: _alb(aws, "acme-legacy-alb", http=FORWARD, https=False),
+    ),
+    Case("empty", "No load balancers.", nothing),
+    Case(
+        "many",
+        "Two Regions. Passing: a redirecting ALB, an HTTPS-only ALB (us-east-1), a redirecting ALB "
+        "(eu-west-1). Failing: HTTP forwarding (both Regions), a redirect default with a rule forwarding "
+        "/healthz over HTTP, a redirect that keeps the protocol (#{protocol}), a fixed-response default. "
+        "A Network Load Balancer with a TCP listener gets no result (ELB.1 is about ALBs).",
+        elb_many,
+        regions=(PRIMARY, SECONDARY),
+    ),
+    Case(
+        "denied",
+        "elasticloadbalancing:DescribeRules denied (synthesised AccessDeniedException): the redirecting "
+        "ALB is MANUAL (a rule could still forward); the ALB whose HTTP default forwards still FAILs, "
+        "decided by its listener alone.",
+        elb_denied,
+        deny=calls("elbv2 describe-rules"),
     ),
 ]
 
@@ -1525,4 +1692,5 @@ CASES: dict[str, list[Case]] = {
     "sqs": SQS_CASES,
     "dynamodb": DYNAMODB_CASES,
     "ssm": SSM_CASES,
+    "elb": ELB_CASES,
 }

@@ -4,7 +4,8 @@ result model, each on the smallest evidence that shows it."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -12,8 +13,9 @@ import pytest
 from pydantic import ValidationError
 
 from agent_config.checks.evidence import ApiCall, Evidence, EvidenceItem
+from agent_config.checks.findings import findings_from_results
 from agent_config.checks.results import CheckResult
-from agent_config.checks.services import cloudtrail, ec2, iam, s3
+from agent_config.checks.services import account, cloudtrail, ec2, elb, iam, s3
 from agent_config.checks.services._common import Tri, parse_time
 from agent_config.checks.services._policy import (
     action_matches,
@@ -22,7 +24,9 @@ from agent_config.checks.services._policy import (
     restricting_keys,
     statements,
 )
+from agent_config.integrations.security_findings import findings_from_network_security
 from agent_config.interfaces import FindingStatus
+from agent_config.response.synthesizer import SecuritySynthesizer
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -277,7 +281,82 @@ def test_a_password_policy_exactly_at_the_thresholds_passes() -> None:
 
     results = iam.evaluate(REGION, evidence((iam.password_policy_call(), policy)))
 
-    assert by_control(results, "IAM.7")[0].status is FindingStatus.PASS
+    for control in ("IAM.7", "IAM.15", "IAM.16"):
+        assert by_control(results, control)[0].status is FindingStatus.PASS, control
+
+
+def test_iam_15_and_16_judge_only_their_own_setting_of_the_password_policy() -> None:
+    # GIVEN a policy one short on length and one short on remembered passwords, strong otherwise
+    policy = {
+        "PasswordPolicy": {
+            "MinimumPasswordLength": 13,
+            "RequireSymbols": True,
+            "RequireNumbers": True,
+            "RequireUppercaseCharacters": True,
+            "RequireLowercaseCharacters": True,
+            "PasswordReusePrevention": 23,
+            "MaxPasswordAge": 90,
+        }
+    }
+
+    results = iam.evaluate(REGION, evidence((iam.password_policy_call(), policy)))
+
+    assert by_control(results, "IAM.15")[0].status is FindingStatus.FAIL
+    assert by_control(results, "IAM.15")[0].evidence == {"MinimumPasswordLength": 13}
+    assert by_control(results, "IAM.16")[0].status is FindingStatus.FAIL
+    assert by_control(results, "IAM.16")[0].evidence == {"PasswordReusePrevention": 23}
+    assert by_control(results, "IAM.7")[0].status is FindingStatus.FAIL
+
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def _user_with_one_key(created_days: int, last_used: int | str) -> Evidence:
+    """A user without console password and one active key; `last_used` is days ago or an error code."""
+    key = "AKIAEXAMPLEKEY000001"
+    calls = iam.user_calls("svc-export")
+    listing = {"Users": [{"UserName": "svc-export", "Arn": f"arn:aws:iam::{ACCOUNT}:user/svc-export"}]}
+    keys = {
+        "AccessKeyMetadata": [
+            {"AccessKeyId": key, "Status": "Active", "CreateDate": (NOW - timedelta(days=created_days)).isoformat()}
+        ]
+    }
+    used: dict[str, Any] | str = (
+        last_used
+        if isinstance(last_used, str)
+        else {"AccessKeyLastUsed": {"LastUsedDate": (NOW - timedelta(days=last_used)).isoformat()}}
+    )
+    return evidence(
+        (iam.list_users_call(), listing),
+        (calls["get-login-profile"], "NoSuchEntity"),
+        (calls["list-access-keys"], keys),
+        (calls["list-attached-user-policies"], {"AttachedPolicies": []}),
+        (calls["list-user-policies"], {"PolicyNames": []}),
+        (iam.key_last_used_call(key), used),
+    )
+
+
+@pytest.mark.parametrize(
+    ("created", "last_used", "iam_8", "iam_22"),
+    [
+        (80, 45, FindingStatus.PASS, FindingStatus.PASS),  # exactly 45 days: not more than 45
+        (80, 46, FindingStatus.PASS, FindingStatus.FAIL),
+        (200, 90, FindingStatus.PASS, FindingStatus.FAIL),
+        (200, 91, FindingStatus.FAIL, FindingStatus.FAIL),
+        (30, "AccessDenied", FindingStatus.PASS, FindingStatus.PASS),  # younger than both thresholds
+        (60, "AccessDenied", FindingStatus.PASS, FindingStatus.MANUAL),  # may have idled 60 days
+        (120, "AccessDenied", FindingStatus.MANUAL, FindingStatus.MANUAL),
+    ],
+)
+def test_iam_8_and_iam_22_read_the_same_credential_use_with_their_own_threshold(
+    created: int, last_used: int | str, iam_8: FindingStatus, iam_22: FindingStatus
+) -> None:
+    results = iam.evaluate(REGION, _user_with_one_key(created, last_used), now=NOW)
+
+    assert by_control(results, "IAM.8")[0].status is iam_8
+    assert by_control(results, "IAM.22")[0].status is iam_22
+    if iam_22 is FindingStatus.MANUAL:
+        assert by_control(results, "IAM.22")[0].missing == "permission iam:GetAccessKeyLastUsed was denied"
 
 
 def test_a_virtual_mfa_device_on_the_root_user_is_not_hardware() -> None:
@@ -295,6 +374,114 @@ def test_a_virtual_mfa_device_on_the_root_user_is_not_hardware() -> None:
 
     assert by_control(results, "IAM.9")[0].status is FindingStatus.PASS
     assert by_control(results, "IAM.6")[0].status is FindingStatus.FAIL
+
+
+# --- Account ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        ("AWSOrganizationsNotInUseException", FindingStatus.FAIL),
+        ("AccessDeniedException", FindingStatus.MANUAL),
+        ("TooManyRequestsException", FindingStatus.MANUAL),
+        ({"Organization": {}}, FindingStatus.MANUAL),
+        ({"Organization": {"Id": "o-abcdef1234", "MasterAccountId": "111122223333"}}, FindingStatus.PASS),
+    ],
+)
+def test_account_2_fails_only_when_organizations_says_the_account_is_in_none(
+    answer: dict[str, Any] | str, status: FindingStatus
+) -> None:
+    results = account.evaluate(REGION, evidence((account.organization_call(), answer)))
+
+    result = by_control(results, "Account.2")[0]
+    assert result.status is status
+    if status is FindingStatus.MANUAL:
+        assert result.missing and "organizations:DescribeOrganization" in result.missing
+
+
+# --- ELB ------------------------------------------------------------------------------------
+
+ELB_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:"
+SHOP_ALB = ELB_ARN + "loadbalancer/app/shop-alb/366a156f04f7c37d"
+API_ALB = ELB_ARN + "loadbalancer/app/api-alb/e1be1c18f05b07f8"
+SHOP_HTTP = ELB_ARN + "listener/app/shop-alb/366a156f04f7c37d/0a1b2c3d4e5f6a7b"
+HTTPS_REDIRECT = {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+
+
+def _alb_evidence(http_default: list[dict[str, Any]], rules: list[dict[str, Any]] | None = None) -> Evidence:
+    """shop-alb with HTTP:80 (the given default actions) and HTTPS:443; api-alb with HTTPS:443 only;
+    the ARNs of the Security server's own golden answer (`check_network_security_no_default_view`)."""
+    balancers = {
+        "LoadBalancers": [
+            {"LoadBalancerArn": SHOP_ALB, "LoadBalancerName": "shop-alb", "Type": "application"},
+            {"LoadBalancerArn": API_ALB, "LoadBalancerName": "api-alb", "Type": "application"},
+        ]
+    }
+    https = {"Protocol": "HTTPS", "Port": 443, "DefaultActions": [{"Type": "forward"}]}
+    shop = {
+        "Listeners": [
+            {"ListenerArn": SHOP_HTTP, "Protocol": "HTTP", "Port": 80, "DefaultActions": http_default},
+            https,
+        ]
+    }
+    default_rule = {"Priority": "default", "IsDefault": True, "Actions": http_default}
+    return evidence(
+        (elb.list_call(REGION), balancers),
+        (elb.listeners_call(REGION, SHOP_ALB), shop),
+        (elb.listeners_call(REGION, API_ALB), {"Listeners": [https]}),
+        (elb.rules_call(REGION, SHOP_HTTP), {"Rules": [default_rule, *(rules or [])]}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("default", "rules", "status"),
+    [
+        ([HTTPS_REDIRECT], [], FindingStatus.PASS),
+        ([{"Type": "authenticate-oidc", "Order": 1}, {**HTTPS_REDIRECT, "Order": 2}], [], FindingStatus.PASS),
+        ([HTTPS_REDIRECT], [{"Priority": "5", "Actions": [{"Type": "fixed-response"}]}], FindingStatus.PASS),
+        ([HTTPS_REDIRECT], [{"Priority": "5", "Actions": [{"Type": "forward"}]}], FindingStatus.FAIL),
+        ([{"Type": "authenticate-cognito"}, {"Type": "forward"}], [], FindingStatus.FAIL),
+        ([{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTP", "Host": "b.example"}}], [], FindingStatus.FAIL),
+        ([], [], FindingStatus.FAIL),
+    ],
+    ids=[
+        "redirect",
+        "authenticate-then-redirect",
+        "fixed-response-rule",
+        "forwarding-rule",
+        "authenticate-then-forward",
+        "redirect-to-http",
+        "no-default-action",
+    ],
+)
+def test_elb_1_passes_only_http_listeners_that_redirect_to_https_and_forward_nothing(
+    default: list[dict[str, Any]], rules: list[dict[str, Any]], status: FindingStatus
+) -> None:
+    results = elb.evaluate(REGION, _alb_evidence(default, rules))
+
+    assert {(r.resource_id, r.status) for r in results} == {("shop-alb", status), ("api-alb", FindingStatus.PASS)}
+
+
+def test_elb_1_is_one_finding_per_alb_whether_this_module_or_the_security_server_reported_it() -> None:
+    # GIVEN ELB.1 from both sources for the same two ALBs: the Security server cannot read redirects
+    # (MANUAL for shop-alb, PASS for api-alb, which has no HTTP listener); this module reads them
+    fixture = (
+        Path(__file__).parents[1] / "fixtures" / "security_server" / "check_network_security_no_default_view.moto.json"
+    )
+    server = findings_from_network_security(json.loads(fixture.read_text(encoding="utf-8")), REGION, ACCOUNT)
+    forwarding = [{"Priority": "5", "Actions": [{"Type": "forward"}]}]
+    ours = findings_from_results(elb.evaluate(REGION, _alb_evidence([HTTPS_REDIRECT], forwarding)), ACCOUNT, "aws_api")
+
+    # WHEN the synthesizer merges them
+    merged = SecuritySynthesizer().resolve_conflicts([*server, *ours])
+
+    # THEN each ALB has one ELB.1 finding with both sources, and the definite answer wins
+    elb_1 = {f.resource_arn: f for f in merged if f.control_id == "ELB.1"}
+    assert set(elb_1) == {SHOP_ALB, API_ALB}
+    assert elb_1[SHOP_ALB].status is FindingStatus.FAIL
+    assert elb_1[API_ALB].status is FindingStatus.PASS
+    assert all(set(f.sources) == {"aws_api", "security"} for f in elb_1.values())
 
 
 # --- plumbing -------------------------------------------------------------------------------

@@ -76,7 +76,8 @@ def case_id(path: Path) -> str:
 
 
 SINGLETON_SERVICES = {"account"}
-"""An account has one security contact: no 'empty' or 'many' case, an 'unsupported' one instead."""
+"""An account has one security contact and one organization membership: no 'empty' or 'many' case,
+an 'unsupported' one instead (and 'member', an account inside someone else's organization)."""
 
 
 def test_every_service_module_has_every_kind_of_case() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from agent_config.checks import registry
 from agent_config.checks.catalogue import (
     FRAMEWORK_NAMES,
     Framework,
@@ -72,6 +73,12 @@ def test_every_control_a_framework_references_exists_in_the_catalogue(name: str)
     framework = load_framework(name)
     assert framework.control_ids() <= catalogue.ids()
     assert framework_problems(framework, catalogue) == []
+
+
+@pytest.mark.parametrize("name", FRAMEWORK_NAMES)
+def test_every_control_a_framework_relies_on_has_an_evaluator(name: str) -> None:
+    """A requirement mapped to a control nobody evaluates would always read "no data"."""
+    assert load_framework(name).control_ids() <= set(registry.control_ids())
 
 
 @pytest.mark.parametrize("name", FRAMEWORK_NAMES)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from agent_config.checks import registry
+from agent_config.checks.catalogue import load_catalogue
 from agent_config.checks.evidence import ApiCall, Evidence, EvidenceItem
 from agent_config.checks.registry import ServiceModule
 from agent_config.checks.services import iam, s3
@@ -201,11 +202,27 @@ def test_a_multi_region_trail_is_read_once_in_its_home_region() -> None:
 def test_the_registry_lists_every_module_once_with_unique_controls() -> None:
     services = [m.SERVICE for m in MODULES]
 
-    assert len(services) == len(set(services)) == 18
+    assert len(services) == len(set(services)) == 19
     assert len(registry.control_ids()) == sum(len(m.CONTROL_IDS) for m in MODULES)
     assert registry.CONTROL_OWNERS["KMS.1"] is iam
     with pytest.raises(KeyError, match="nope"):
         registry.module_for("nope")
+
+
+def test_every_catalogued_control_has_an_evaluator_and_every_evaluator_a_catalogue_entry() -> None:
+    """A catalogued control without an evaluator would only ever be "no data"; name it here."""
+    assert set(registry.control_ids()) == load_catalogue().ids()
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_planned_call_needs_only_iam_actions_the_catalogue_grants_its_controls(path: Path) -> None:
+    """The deploy derives the role's policy from the catalogue's `iam_actions`: a planned call
+    whose action is missing there would be denied in AWS and show as MANUAL for ever."""
+    case = load(path)
+    module = registry.module_for(case["service"])
+    granted = set(load_catalogue().required_iam_actions(module.CONTROL_IDS))
+
+    assert {item.call.iam_action for item in items_of(case)} <= granted
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
