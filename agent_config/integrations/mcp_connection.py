@@ -10,6 +10,10 @@ same task, so each connection runs one *owner task* that enters the client, sign
 waits for the close signal; calls are made from any task of the same event loop. When the owner
 task ends (the server process died, the HTTP session broke), the connection reports itself dead
 and the next use reconnects.
+
+A streamable-HTTP server that restarted (or expired the session) answers HTTP 404 to the old
+`Mcp-Session-Id` while the connection still looks alive, so death is not the only signal: a tool
+call that carried a session id and got 404 discards the session, reconnects and is sent once more.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import importlib
 import json
 import os
 import tempfile
+import time
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +52,7 @@ from agent_config.utils.logging_utils import get_logger
 log = get_logger(__name__)
 
 STDERR_TAIL_BYTES = 2_000
+_SESSION_HEADER = "mcp-session-id"
 # JSON-RPC / MCP error codes that say what kind of failure happened.
 _MCP_ERROR_KINDS: dict[int, ErrorKind] = {
     CONNECTION_CLOSED: ErrorKind.CONNECTION,
@@ -107,6 +113,8 @@ class MCPConnection:
         self._failure: BaseException | None = None
         self._lock: asyncio.Lock | None = None
         self._http_error: tuple[ErrorKind, int] | None = None
+        self._session_lost = False
+        """The last refused HTTP request carried a session id and got 404: the session is gone."""
         self.connect_count = 0
 
     @property
@@ -127,6 +135,7 @@ class MCPConnection:
     async def _connect(self, timeout_s: float) -> mcp.Client:
         self._ready, self._stop, self._failure = asyncio.Event(), asyncio.Event(), None
         self._http_error = None
+        self._session_lost = False
         self._owner = asyncio.create_task(self._own_session(), name=f"mcp-connection-{self.name}")
         try:
             await asyncio.wait_for(self._ready.wait(), timeout=timeout_s)
@@ -201,6 +210,7 @@ class MCPConnection:
         aws_code = response.headers.get("x-amzn-errortype", "").split(":")[0]
         kind = kind_for_aws_code(aws_code) or kind_for_http_status(response.status_code)
         self._http_error = (kind, response.status_code)
+        self._session_lost = response.status_code == 404 and bool(response.request.headers.get(_SESSION_HEADER))
 
     def _classify(self, exc: BaseException) -> AgentError:
         leaf = exc
@@ -231,9 +241,31 @@ class MCPConnection:
         ]
 
     async def call_tool(self, tool: str, arguments: dict[str, Any], timeout_s: float) -> RawToolResponse:
-        """Call one tool; transport failures and MCP errors become typed `AgentError`s."""
+        """Call one tool; transport failures and MCP errors become typed `AgentError`s.
+
+        If the server no longer knows the session (HTTP 404 to a request carrying its id: the
+        server restarted), the session is replaced and the call sent once more, within the same
+        `timeout_s`; otherwise the 404 would read as a bad request and the dead session be kept.
+        """
+        started = time.monotonic()
+        try:
+            return await self._call_tool_once(tool, arguments, timeout_s, resume_lost_session=True)
+        except _SessionLost as lost:
+            await self._forget(lost.client)
+            remaining = timeout_s - (time.monotonic() - started)
+            log.info("mcp_session_lost", server=self.name, tool=tool, remaining_s=round(remaining, 3))
+            if remaining <= 0.0:
+                raise CallTimeout(
+                    f"{self.name}: the server lost the session (HTTP 404) and no time was left to open a new one"
+                ) from lost
+            return await self._call_tool_once(tool, arguments, remaining, resume_lost_session=False)
+
+    async def _call_tool_once(
+        self, tool: str, arguments: dict[str, Any], timeout_s: float, *, resume_lost_session: bool
+    ) -> RawToolResponse:
         client = await self.ensure_connected(min(self.config.timeouts.connect_s, max(timeout_s, 0.1)))
         self._http_error = None
+        self._session_lost = False
         try:
             result = await asyncio.wait_for(
                 client.call_tool(tool, arguments, read_timeout_seconds=timeout_s), timeout=timeout_s
@@ -243,6 +275,8 @@ class MCPConnection:
         except AgentError:
             raise
         except Exception as exc:
+            if self._session_lost and resume_lost_session:
+                raise _SessionLost(client) from exc
             error = self._classify(exc)
             if error.kind is ErrorKind.CONNECTION or not self.alive:
                 error = ConnectionFailure(
@@ -255,6 +289,12 @@ class MCPConnection:
 
     async def close(self) -> None:
         await self._discard()
+
+    async def _forget(self, client: mcp.Client) -> None:
+        """Discard the session `client` belongs to, unless it was replaced already: concurrent calls
+        that all saw the same lost session must not tear down the new one another call opened."""
+        if self._client is client:
+            await self._discard()
 
     async def _discard(self) -> None:
         owner, stop = self._owner, self._stop
@@ -277,6 +317,14 @@ class MCPConnection:
         except OSError:
             return None
         return data.decode("utf-8", errors="replace").strip() or None
+
+
+class _SessionLost(Exception):
+    """The server answered 404 to a request carrying the session's id: it no longer knows it."""
+
+    def __init__(self, client: mcp.Client) -> None:
+        super().__init__("the server no longer knows this session (HTTP 404)")
+        self.client = client
 
 
 def stdio_environment(config: MCPServerConfig) -> dict[str, str]:

@@ -4,13 +4,20 @@ How one call travels:
 
 1. its server's **circuit breaker** is asked first: an open breaker answers "skipped" at once, so a
    sick server costs nothing from the shared budget;
-2. the call is made under the server's **concurrency bound**, with a timeout that is the server's
-   `timeouts.call_s` capped by what is left of the request's **deadline**;
+2. the call waits for a slot of the server's **concurrency bound** (a wait bounded only by the
+   request's **deadline**: queueing behind other calls is not the server's fault, so a call still
+   queued when the deadline comes is reported as not started and gives the breaker no verdict),
+   then runs with a timeout that is the server's `timeouts.call_s`, counted from when it holds the
+   slot and capped by what is left of the deadline;
 3. a failure of a retryable kind (connection, timeout, throttling, server error) is **retried** with
    exponential backoff and full jitter, never past the deadline; authentication, permission and
-   validation errors are not retried;
+   validation errors are not retried. A tool that answers with `isError` is judged by its text
+   (`tool_error`): an unknown tool or bad arguments is a validation error, AccessDenied a
+   permission error, throttling a rate limit, anything else a server error;
 4. the outcome is recorded in the breaker, in per-server **metrics**, in one log line and in one
-   **audit** line (what was called, where, with what result);
+   **audit** line (what was called, where, with what result). The breaker hears only failures that
+   say something about the server: not a call that never started, and not an attempt that the
+   request's deadline cut short before the server's own `call_s` ran out;
 5. if the call still failed and the server has a **fallback** (the offline Knowledge server behind
    the remote one), the same call goes to the fallback while time remains.
 
@@ -22,6 +29,7 @@ lives as long as the Lambda container.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,7 +41,7 @@ from agent_config.orchestration.circuit_breaker import CircuitBreaker, CircuitSt
 from agent_config.orchestration.deadline import Deadline
 from agent_config.orchestration.retry_policy import Failed, RetryEvent, call_with_retries
 from agent_config.orchestration.telemetry import ServerMetrics
-from agent_config.utils.error_handling import AgentError, ErrorKind, classify
+from agent_config.utils.error_handling import AgentError, ErrorKind, classify, error_of_kind, kind_for_aws_code
 from agent_config.utils.logging_utils import get_logger
 
 if TYPE_CHECKING:
@@ -172,9 +180,16 @@ class ServerOrchestrator:
         started = time.perf_counter()
         connection = self.connection(call.server)
 
+        limit = self._limits[call.server]
+
         async def attempt() -> RawToolResponse:
-            async with self._limits[call.server]:
-                return await connection.call_tool(call.tool, call.arguments, deadline.timeout_for(cfg.timeouts.call_s))
+            # Runs with the server's slot held (see `slot=` below): the timeout starts now.
+            raw = await connection.call_tool(call.tool, call.arguments, deadline.timeout_for(cfg.timeouts.call_s))
+            if raw.is_error:
+                # The server answered, but the tool failed: its text says of which kind, and the
+                # kind decides retrying and the breaker's verdict like any other failure.
+                raise tool_error(call.server, call.tool, raw.text)
+            return raw
 
         def on_retry(event: RetryEvent) -> None:
             self.metrics.retry(call.server)
@@ -189,7 +204,12 @@ class ServerOrchestrator:
 
         try:
             outcome = await call_with_retries(
-                attempt, cfg.retry, deadline, on_retry=on_retry, attempt_timeout_s=cfg.timeouts.call_s
+                attempt,
+                cfg.retry,
+                deadline,
+                on_retry=on_retry,
+                attempt_timeout_s=cfg.timeouts.call_s,
+                slot=lambda: limit,
             )
         except BaseException:
             breaker.release()  # cancelled: no verdict on the server's health
@@ -197,10 +217,12 @@ class ServerOrchestrator:
         elapsed = _ms_since(started)
         if isinstance(outcome, Failed):
             error = outcome.error
-            if outcome.attempts == 0:
+            if outcome.verdict is None:
+                # Never reached the server (no time, or still queued for a slot), or only cut short
+                # by the request's deadline: nothing learnt about the server's health.
                 breaker.release()
             else:
-                breaker.record_failure(error.kind)
+                breaker.record_failure(outcome.verdict.kind)
             kind = error.kind
             status = CallOutcome.TIMEOUT if kind is ErrorKind.TIMEOUT else CallOutcome.ERROR
             return self._record(_failed(call, status, kind, _explain(error), elapsed, outcome.attempts))
@@ -234,29 +256,35 @@ class ServerOrchestrator:
     # Health
     # -----------------------------------------------------------------------------------------
 
-    async def health_check_all(self) -> list[ServerHealth]:
-        return list(await asyncio.gather(*(self._health(name) for name in self._servers)))
+    async def health_check_all(self, deadline: Deadline | None = None) -> list[ServerHealth]:
+        """Probe every server at once (connect if needed, list its tools).
 
-    async def _health(self, name: str) -> ServerHealth:
+        With the request's `deadline`, each probe is cut off at what is left of it, so a server
+        that hangs costs its own entry (reported unreachable, timed out) and the others are still
+        reported in time; `/health` is asked precisely when something is wrong, so it must answer.
+        Without a deadline a probe may take the server's connect plus health-check timeouts.
+        """
+        return list(await asyncio.gather(*(self._health(name, deadline) for name in self._servers)))
+
+    async def _health(self, name: str, deadline: Deadline | None) -> ServerHealth:
         cfg = self._servers[name]
         circuit = self.breakers[name].snapshot().state.value
+        budget = cfg.timeouts.connect_s + cfg.health_check.timeout_s
+        if deadline is not None:
+            budget = deadline.timeout_for(budget)
+        if budget <= 0.0:
+            return self._unreachable(name, circuit, "timeout: not probed: the request's deadline had already passed")
         started = time.perf_counter()
         try:
             tools = await asyncio.wait_for(
-                self.connection(name).list_tools(cfg.health_check.timeout_s),
-                timeout=cfg.timeouts.connect_s + cfg.health_check.timeout_s,
+                self.connection(name).list_tools(min(cfg.health_check.timeout_s, budget)), timeout=budget
             )
+        except TimeoutError:
+            waited = _ms_since(started) / 1000.0
+            return self._unreachable(name, circuit, f"timeout: no answer to the health probe within {waited:.1f} s")
         except Exception as exc:  # noqa: BLE001 - health reports failures, it does not raise them
             error = classify(exc)
-            return ServerHealth(
-                name=name,
-                role=cfg.role,
-                transport=cfg.transport.value,
-                reachable=False,
-                circuit=circuit,
-                calls=self.metrics.totals(name),
-                error=f"{error.kind.value}: {error.message}",
-            )
+            return self._unreachable(name, circuit, f"{error.kind.value}: {error.message}")
         self._check_tools(name, tools)
         problems = self.tool_problems.get(name)
         return ServerHealth(
@@ -269,6 +297,18 @@ class ServerOrchestrator:
             circuit=circuit,
             calls=self.metrics.totals(name),
             error="; ".join(problems) if problems else None,
+        )
+
+    def _unreachable(self, name: str, circuit: str, error: str) -> ServerHealth:
+        cfg = self._servers[name]
+        return ServerHealth(
+            name=name,
+            role=cfg.role,
+            transport=cfg.transport.value,
+            reachable=False,
+            circuit=circuit,
+            calls=self.metrics.totals(name),
+            error=error,
         )
 
     async def close(self) -> None:
@@ -307,17 +347,6 @@ def _succeeded(call: ToolCall, raw: RawToolResponse, latency_ms: float, attempts
         if raw.truncated
         else None
     )
-    if raw.is_error:
-        # The server answered (it is healthy) but the tool reported a failure: not retried.
-        return ToolResult(
-            call=call,
-            outcome=CallOutcome.ERROR,
-            payload=payload,
-            latency_ms=latency_ms,
-            attempts=attempts,
-            error_kind=ErrorKind.SERVER_ERROR,
-            error_message=raw.text[:300] or "the tool reported an error",
-        )
     return ToolResult(
         call=call,
         outcome=CallOutcome.ERROR if raw.truncated else CallOutcome.OK,
@@ -328,3 +357,72 @@ def _succeeded(call: ToolCall, raw: RawToolResponse, latency_ms: float, attempts
         error_kind=ErrorKind.SERVER_ERROR if raw.truncated else None,
         error_message=note,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Tool errors (`isError` answers)
+# ---------------------------------------------------------------------------------------------
+
+_AWS_CODE_IN_ERROR = re.compile(r"An error occurred \((\w+)\)")
+"""botocore's wording, which servers built on boto3 pass through: the code is the best evidence."""
+_CODE_TOKEN = re.compile(r"\b[A-Z][A-Za-z]{3,}\b")
+_UNKNOWN_TOOL = re.compile(r"\bunknown tool\b|\bno such tool\b|\btool\b[^.]{0,100}\bnot found\b", re.IGNORECASE)
+_TOOL_ERROR_PHRASES: tuple[tuple[ErrorKind, re.Pattern[str]], ...] = (
+    (
+        ErrorKind.RATE_LIMIT,
+        re.compile(r"\bthrottl|\btoo ?many ?requests\b|\brate exceeded\b|\brequest ?limit ?exceeded\b", re.I),
+    ),
+    (
+        ErrorKind.PERMISSION,
+        re.compile(r"\baccess ?denied|\bunauthorized ?operation\b|\bnot authori[sz]ed\b|\bpermission denied\b", re.I),
+    ),
+    (
+        ErrorKind.VALIDATION,
+        re.compile(
+            r"\bunknown tool\b|\bno such tool\b|\btool\b[^.]{0,100}\bnot found\b|\brejected (its |the )?arguments\b"
+            r"|\binvalid (tool )?(arguments?|params|parameters?|input)\b|\bvalidation error"
+            r"|\bmissing required (argument|parameter|property)",
+            re.I,
+        ),
+    ),
+)
+_TOOL_ERROR_WORDING: dict[ErrorKind, str] = {
+    ErrorKind.PERMISSION: "was not allowed",
+    ErrorKind.AUTHENTICATION: "was refused for its credentials",
+    ErrorKind.RATE_LIMIT: "was throttled",
+    ErrorKind.VALIDATION: "rejected the request",
+}
+
+
+def tool_error_kind(text: str) -> ErrorKind:
+    """The kind of a tool's failure, from its text (an `isError` answer carries nothing else).
+
+    An AWS error code quoted by botocore decides first, then well-known phrases (throttling, access
+    denied, unknown tool or invalid arguments), then any AWS error code named in the text; anything
+    else is a server error.
+    """
+    quoted = _AWS_CODE_IN_ERROR.search(text)
+    if quoted is not None and (kind := kind_for_aws_code(quoted.group(1))) is not None:
+        return kind
+    for kind, pattern in _TOOL_ERROR_PHRASES:
+        if pattern.search(text):
+            return kind
+    for token in _CODE_TOKEN.findall(text):
+        if (kind := kind_for_aws_code(token)) is not None:
+            return kind
+    return ErrorKind.SERVER_ERROR
+
+
+def tool_error(server: str, tool: str, text: str) -> AgentError:
+    """A tool's `isError` answer as an `AgentError` of the right kind, worded for the user.
+
+    Why it matters: the kind decides everything after it. Validation and permission errors are not
+    retried and leave the breaker alone (the server is healthy; the request or the role is wrong),
+    throttling is retried with backoff, and only real server errors count against the server.
+    """
+    said = " ".join(text.split())[:300] or "no details given"
+    kind = tool_error_kind(said)
+    if kind is ErrorKind.VALIDATION and _UNKNOWN_TOOL.search(said):
+        return error_of_kind(kind, f"the {server} server has no tool named {tool!r}", detail=said)
+    wording = _TOOL_ERROR_WORDING.get(kind, "reported an error")
+    return error_of_kind(kind, f"{server}.{tool} {wording}: {said}")

@@ -14,6 +14,14 @@ Why each rule:
   `min_attempt_s` remains, and when even that is impossible the policy gives up instead of
   starting an attempt that cannot finish. Each attempt is also cut off at the deadline (or at
   `attempt_timeout_s`, whichever comes first), so the caller's budget holds even if the peer hangs.
+- **Queueing is not the server's fault.** When a `slot` is given (the orchestrator's per-server
+  concurrency bound), each attempt first waits for it, bounded only by the deadline, and the
+  attempt's own timeout starts once the slot is held. Time spent queued behind other calls says
+  nothing about the server, so it must never turn into a "timeout" that opens its breaker. A call
+  whose first attempt is still queued when the deadline comes ends as `Failed(attempts=0)`: not
+  started, no verdict on the server. Likewise an attempt that the request's deadline cut short
+  before its own `attempt_timeout_s` proves nothing about the server (the request simply had too
+  little time left), so `Failed.verdict` carries only errors that do.
 
 The outcome is a value, not an exception: `Succeeded(value, attempts)` or `Failed(error, attempts,
 reason)`, so the orchestrator can put `attempts` and the error's kind into its `ToolResult` without
@@ -28,7 +36,9 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeAlias, TypeVar
@@ -37,13 +47,15 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from agent_config.config import RetryConfig
 from agent_config.orchestration.deadline import Deadline
-from agent_config.utils.error_handling import RETRYABLE, AgentError, CallTimeout, classify
+from agent_config.utils.error_handling import RETRYABLE, AgentError, CallTimeout, ErrorKind, classify
 
 T = TypeVar("T")
 
 Sleep = Callable[[float], Awaitable[None]]
 RandomSource = Callable[[], float]
 """Returns a float in [0, 1), like `random.random`."""
+Slot = Callable[[], AbstractAsyncContextManager[object]]
+"""Makes the context manager an attempt holds while it runs (e.g. `lambda: semaphore`)."""
 
 DEFAULT_MIN_ATTEMPT_S = 0.1
 """Below this much remaining time an attempt is not started: it could not finish anyway."""
@@ -75,9 +87,14 @@ class Failed:
     error: AgentError
     """The last attempt's error, classified (the original exception is its `__cause__`)."""
     attempts: int
-    """Attempts started; 0 when the deadline left no room for the first one."""
+    """Attempts started; 0 when the deadline left no room for the first one (or it came while the
+    first attempt was still waiting for its slot): then nothing reached the server."""
     reason: GiveUpReason
     slept_s: float = 0.0
+    verdict: AgentError | None = None
+    """The last error that says something about the server's health, for its circuit breaker: None
+    when no attempt reached the server, or when every failed attempt timed out only because the
+    request's deadline came before the attempt's own timeout."""
 
 
 RetryOutcome: TypeAlias = Succeeded[T] | Failed
@@ -97,6 +114,42 @@ class RetryEvent:
 
 
 RetryCallback = Callable[[RetryEvent], None]
+
+
+class _NotStarted(Exception):
+    """An attempt never reached the server: the deadline came while it waited for its slot.
+
+    Deliberately not an `AgentError`, so tenacity's retry predicate rejects it and it surfaces at
+    once; `call_with_retries` turns it into its outcome.
+    """
+
+    def __init__(self, queued_s: float) -> None:
+        super().__init__(f"queued {queued_s:.3f} s")
+        self.queued_s = queued_s
+
+
+async def _hold_slot(stack: AsyncExitStack, slot: Slot, deadline: Deadline, min_attempt_s: float) -> None:
+    """Enter `slot()` on `stack`, waiting at most until too little of the deadline is left for an
+    attempt (waiting any longer could only end in an attempt that cannot finish)."""
+    started = time.perf_counter()
+    wait_s = max(0.0, deadline.remaining() - min_attempt_s)
+    try:
+        async with asyncio.timeout(wait_s):
+            await stack.enter_async_context(slot())
+    except TimeoutError as exc:
+        raise _NotStarted(time.perf_counter() - started) from exc
+    if deadline.remaining() < min_attempt_s:  # the slot came, but too late to use it
+        raise _NotStarted(time.perf_counter() - started)
+
+
+def _attempt_error(exc: Exception, *, timed_out: bool, limit: float, attempt: int) -> AgentError:
+    """What a failed attempt means: its own `AgentError`, a timeout if the attempt's limit cut it
+    off, else the classified exception."""
+    if isinstance(exc, AgentError):
+        return exc
+    if isinstance(exc, TimeoutError) and timed_out:
+        return CallTimeout(f"no answer within {limit:.2f} s (attempt {attempt})")
+    return classify(exc)
 
 
 def is_retryable(error: AgentError) -> bool:
@@ -155,6 +208,7 @@ async def call_with_retries(
     on_retry: RetryCallback | None = None,
     min_attempt_s: float = DEFAULT_MIN_ATTEMPT_S,
     attempt_timeout_s: float | None = None,
+    slot: Slot | None = None,
 ) -> RetryOutcome[T]:
     """Call `fn` until it succeeds, its error is not retryable, attempts run out or time does.
 
@@ -162,9 +216,17 @@ async def call_with_retries(
     Each attempt is cut off after `deadline.timeout_for(attempt_timeout_s)` seconds (the deadline
     alone when `attempt_timeout_s` is None) and then counts as a timeout. `on_retry` is called
     before each wait, for logging and metrics; it must not raise.
+
+    With `slot`, every attempt holds `slot()` while it runs (and gives it back during the backoff
+    wait, so a retrying call does not keep others out). The wait for it is bounded by the deadline
+    only, and the attempt's timeout starts once it is held. If the deadline comes while an attempt
+    is queued, the outcome is `Failed` with reason DEADLINE: for the first attempt a `CallTimeout`
+    saying the call was not started (`attempts == 0`), for a later one the previous attempt's error.
     """
     attempts = 0
     slept = 0.0
+    last_error: AgentError | None = None
+    verdict: AgentError | None = None
 
     if deadline.remaining() < min_attempt_s:
         error = CallTimeout(
@@ -173,21 +235,24 @@ async def call_with_retries(
         return Failed(error=error, attempts=0, reason=GiveUpReason.DEADLINE)
 
     async def attempt() -> T:
-        nonlocal attempts
-        attempts += 1
-        limit = deadline.timeout_for(math.inf if attempt_timeout_s is None else attempt_timeout_s)
-        scope = asyncio.timeout(limit)
-        try:
-            async with scope:
-                return await fn()
-        except AgentError:
-            raise
-        except TimeoutError as exc:
-            if scope.expired():
-                raise CallTimeout(f"no answer within {limit:.2f} s (attempt {attempts})") from exc
-            raise classify(exc) from exc
-        except Exception as exc:
-            raise classify(exc) from exc
+        nonlocal attempts, last_error, verdict
+        async with AsyncExitStack() as held:
+            if slot is not None:
+                await _hold_slot(held, slot, deadline, min_attempt_s)
+            attempts += 1
+            own_limit = math.inf if attempt_timeout_s is None else attempt_timeout_s
+            limit = deadline.timeout_for(own_limit)
+            scope = asyncio.timeout(limit)
+            try:
+                async with scope:
+                    return await fn()
+            except Exception as exc:
+                last_error = _attempt_error(exc, timed_out=scope.expired(), limit=limit, attempt=attempts)
+                if not (last_error.kind is ErrorKind.TIMEOUT and limit < own_limit):
+                    verdict = last_error  # not merely cut short by the request's deadline
+                if last_error is exc:
+                    raise
+                raise last_error from exc
 
     def before_sleep(retry_state: RetryCallState) -> None:
         nonlocal slept
@@ -216,6 +281,14 @@ async def call_with_retries(
     )
     try:
         value: T = await retrying(attempt)
+    except _NotStarted as queued:
+        if last_error is None:
+            error = CallTimeout(
+                f"not started: still waiting for a free slot on the server after {queued.queued_s:.2f} s "
+                "when the request's deadline came"
+            )
+            return Failed(error=error, attempts=0, reason=GiveUpReason.DEADLINE, slept_s=slept)
+        return Failed(error=last_error, attempts=attempts, reason=GiveUpReason.DEADLINE, slept_s=slept, verdict=verdict)
     except AgentError as error:
         if not is_retryable(error):
             reason = GiveUpReason.NOT_RETRYABLE
@@ -223,5 +296,5 @@ async def call_with_retries(
             reason = GiveUpReason.ATTEMPTS_EXHAUSTED
         else:
             reason = GiveUpReason.DEADLINE
-        return Failed(error=error, attempts=attempts, reason=reason, slept_s=slept)
+        return Failed(error=error, attempts=attempts, reason=reason, slept_s=slept, verdict=verdict)
     return Succeeded(value=value, attempts=attempts, slept_s=slept)

@@ -7,8 +7,13 @@ Run over HTTP:    python faulty_mcp_server.py --http PORT [--bearer TOKEN] [--si
 Tools: `echo` (answers at once), `slow` (sleeps `seconds`), `hang` (never answers), `crash` (the
 process exits mid-call), `garbage` (prints junk lines on stdout, then answers), `huge` (answers
 `megabytes` of text), `error_payload` (an error inside an ok answer), `flaky` (fails every other
-call). The HTTP mode can demand a bearer token or a SigV4 signature (verified with botocore), and
-can answer the first N requests with an HTTP error status before recovering.
+call), `denied` (a tool error saying AccessDenied, as a server built on boto3 reports a missing IAM
+permission), `throttled_once` (a throttling tool error on the first call with a given `key`). The
+HTTP mode can demand a bearer token or a SigV4 signature (verified with botocore), and can answer
+the first N requests with an HTTP error status before recovering.
+
+In process, `get_server` gives this server and `get_unlisting_server` one whose `tools/list` never
+answers (a server that hangs on health probes).
 """
 
 from __future__ import annotations
@@ -21,14 +26,28 @@ import sys
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 server = MCPServer("faulty")
 _state = {"flaky_calls": 0}
+_throttled_keys: set[str] = set()
 
 
 def get_server() -> MCPServer:
-    """For in-process use (`in_process_target = "faulty_mcp_server:get_server"`)."""
+    """For in-process use (`in_process_target = "tests.peers.faulty_mcp_server:get_server"`)."""
     return server
+
+
+class _UnlistingServer(MCPServer):
+    """Completes the handshake, then never answers `tools/list`."""
+
+    async def list_tools(self) -> Any:  # type: ignore[override]
+        await asyncio.Event().wait()
+
+
+def get_unlisting_server() -> MCPServer:
+    """For in-process use: a server that hangs on every health probe."""
+    return _UnlistingServer("unlisting")
 
 
 @server.tool()
@@ -84,6 +103,25 @@ def flaky() -> str:
     if _state["flaky_calls"] % 2 == 1:
         raise RuntimeError("flaky failure")
     return json.dumps({"flaky": "ok"})
+
+
+@server.tool()
+def denied() -> str:
+    """Fail the way a server built on boto3 reports a missing IAM permission."""
+    raise ToolError(
+        "An error occurred (AccessDeniedException) when calling the ListDetectors operation: User: "
+        "arn:aws:sts::123456789012:assumed-role/security-agent/session is not authorized to perform: "
+        "guardduty:ListDetectors"
+    )
+
+
+@server.tool()
+def throttled_once(key: str) -> str:
+    """Throttled on the first call with `key`, answered on the next."""
+    if key not in _throttled_keys:
+        _throttled_keys.add(key)
+        raise ToolError("An error occurred (ThrottlingException) when calling the GetFindings operation: Rate exceeded")
+    return json.dumps({"throttled_once": key})
 
 
 def _http_app(args: argparse.Namespace) -> Any:

@@ -19,7 +19,7 @@ from agent_config.config import AgentConfig
 from agent_config.interfaces import CallOutcome, ToolCall
 from agent_config.orchestration.deadline import Deadline
 from agent_config.orchestration.orchestrator import ServerOrchestrator
-from agent_config.utils.error_handling import ErrorKind
+from agent_config.utils.error_handling import DependencyFailed, ErrorKind
 
 pytestmark = pytest.mark.anyio
 
@@ -59,9 +59,17 @@ async def faulty() -> AsyncIterator[tuple[ServerOrchestrator, FakeClock]]:
     config = _config(faulty=_server(sys.executable, [str(PEER)], max_payload_bytes=1_000_000, max_concurrency=16))
     orchestrator = ServerOrchestrator(config, clock=clock)
     try:
+        await _start(orchestrator)
         yield orchestrator, clock
     finally:
         await orchestrator.close()
+
+
+async def _start(orchestrator: ServerOrchestrator) -> None:
+    """Start the peers within their `connect_s` (a Python process importing mcp can take seconds on
+    a busy machine), so the tests' short `call_s` measures calls, not process start-up."""
+    with anyio.fail_after(30):
+        await orchestrator.initialize_connections()
 
 
 def _call(tool: str, **arguments: Any) -> ToolCall:
@@ -75,24 +83,28 @@ async def _run(orchestrator: ServerOrchestrator, calls: list[ToolCall], budget_s
     return results, time.perf_counter() - started
 
 
-async def test_a_server_that_crashes_mid_call_costs_that_call_and_is_restarted(
-    faulty: tuple[ServerOrchestrator, FakeClock],
-) -> None:
-    orchestrator, _ = faulty
-    [first], _ = await _run(orchestrator, [_call("echo")], 20)
-    pid_before = first.payload["pid"]
+async def test_a_server_that_crashes_mid_call_costs_that_call_and_is_restarted() -> None:
+    # (a call_s long enough for the retry to restart the process on a busy machine)
+    config = _config(faulty=_server(sys.executable, [str(PEER)], timeouts={"connect_s": 20, "call_s": 15}))
+    orchestrator = ServerOrchestrator(config, clock=FakeClock())
+    try:
+        await _start(orchestrator)
+        [first], _ = await _run(orchestrator, [_call("echo")], 20)
+        pid_before = first.payload["pid"]
 
-    [crashed], elapsed = await _run(orchestrator, [_call("crash")], 10)
+        [crashed], elapsed = await _run(orchestrator, [_call("crash")], 20)
 
-    assert crashed.outcome is CallOutcome.ERROR
-    assert crashed.error_kind is ErrorKind.CONNECTION
-    assert "connection was lost" in (crashed.error_message or "") or "could not connect" in (
-        crashed.error_message or ""
-    )
-    assert elapsed < 10
-    [after], _ = await _run(orchestrator, [_call("echo")], 20)
-    assert after.ok
-    assert after.payload["pid"] != pid_before
+        assert crashed.outcome is CallOutcome.ERROR
+        assert crashed.error_kind is ErrorKind.CONNECTION
+        assert "connection was lost" in (crashed.error_message or "") or "could not connect" in (
+            crashed.error_message or ""
+        )
+        assert elapsed < 20
+        [after], _ = await _run(orchestrator, [_call("echo")], 20)
+        assert after.ok
+        assert after.payload["pid"] != pid_before
+    finally:
+        await orchestrator.close()
 
 
 async def test_a_hanging_server_times_out_within_the_deadline(
@@ -179,7 +191,9 @@ async def test_the_breaker_opens_after_the_configured_failures_and_closes_after_
     launcher.write_text(f'#!/bin/sh\n[ -f "{flag}" ] || exit 7\nexec "{sys.executable}" "{PEER}"\n')
     launcher.chmod(0o755)
     clock = FakeClock()
-    orchestrator = ServerOrchestrator(_config(faulty=_server(str(launcher), [])), clock=clock)
+    # (a call_s long enough for the trial call to start the process on a busy machine)
+    server = _server(str(launcher), [], timeouts={"connect_s": 20, "call_s": 15})
+    orchestrator = ServerOrchestrator(_config(faulty=server), clock=clock)
     try:
         # WHEN it fails as many times as the threshold
         failures, _ = await _run(orchestrator, [_call("echo")], 20)
@@ -208,15 +222,55 @@ async def test_the_breaker_opens_after_the_configured_failures_and_closes_after_
         await orchestrator.close()
 
 
-async def test_a_permission_style_failure_does_not_open_the_breaker(tmp_path: Path) -> None:
-    orchestrator = ServerOrchestrator(_config(faulty=_server(sys.executable, [str(PEER)])), clock=FakeClock())
-    try:
-        for _ in range(4):
-            [answer], _ = await _run(orchestrator, [_call("no_such_tool")], 20)
-            assert not answer.ok
-        assert orchestrator.breakers["faulty"].snapshot().state.value == "closed"
-    finally:
-        await orchestrator.close()
+async def test_a_permission_style_failure_does_not_open_the_breaker(
+    faulty: tuple[ServerOrchestrator, FakeClock],
+) -> None:
+    # GIVEN a server whose tool fails with AccessDenied (the agent's role lacks a permission)
+    orchestrator, _ = faulty
+
+    # WHEN it is called more times than the breaker's failure threshold
+    answers = []
+    for _ in range(4):
+        [answer], _ = await _run(orchestrator, [_call("denied")], 20)
+        answers.append(answer)
+
+    # THEN each answer is a permission error naming the missing action, with the guidance to grant
+    # it, tried once (retrying cannot help), and the healthy server's breaker counts nothing
+    for answer in answers:
+        assert answer.outcome is CallOutcome.ERROR
+        assert answer.error_kind is ErrorKind.PERMISSION
+        assert "guardduty:ListDetectors" in (answer.error_message or "")
+        assert answer.attempts == 1
+    # the answer the user sees when this server's part is missing (as `actions` builds it)
+    failure = DependencyFailed("faulty", answers[0].error_message or "", answers[0].error_kind)
+    assert "Grant the IAM permission" in failure.guidance
+    snapshot = orchestrator.breakers["faulty"].snapshot()
+    assert snapshot.state.value == "closed"
+    assert snapshot.consecutive_failures == 0
+
+
+async def test_an_unknown_tool_is_a_validation_error_naming_the_tool(
+    faulty: tuple[ServerOrchestrator, FakeClock],
+) -> None:
+    orchestrator, _ = faulty
+
+    [answer], _ = await _run(orchestrator, [_call("no_such_tool")], 20)
+
+    assert answer.outcome is CallOutcome.ERROR
+    assert answer.error_kind is ErrorKind.VALIDATION
+    assert "has no tool named 'no_such_tool'" in (answer.error_message or "")
+    assert answer.attempts == 1
+    assert orchestrator.breakers["faulty"].snapshot().consecutive_failures == 0
+
+
+async def test_a_throttled_tool_is_retried_and_then_answers(faulty: tuple[ServerOrchestrator, FakeClock]) -> None:
+    orchestrator, _ = faulty
+
+    [answer], _ = await _run(orchestrator, [_call("throttled_once", key="retried")], 20)
+
+    assert answer.ok, answer.error_message
+    assert answer.attempts == 2
+    assert orchestrator.metrics.totals("faulty")["retries"] == 1
 
 
 async def test_a_failed_server_is_answered_by_its_fallback(tmp_path: Path) -> None:
@@ -226,6 +280,7 @@ async def test_a_failed_server_is_answered_by_its_fallback(tmp_path: Path) -> No
     )
     orchestrator = ServerOrchestrator(config)
     try:
+        await _start(orchestrator)  # the backup is up; the primary cannot start
         with anyio.fail_after(30):
             [answer] = await orchestrator.execute_parallel_calls(
                 [ToolCall(server="primary", tool="echo")], Deadline.after(20)
