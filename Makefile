@@ -46,5 +46,12 @@ check: lint typecheck test
 bench: setup
 	$(VENV)/bin/python -m bench
 
+# The Lambda package's exact dependencies per architecture (agent_config/deploy/lambda-lock/<arch>.txt):
+# requirements.txt resolved by pip for the Lambda platform, pinned and hashed. Run it (needs PyPI)
+# after changing requirements.txt; the deploy refuses a lock that lacks one of its requirements.
+.PHONY: lambda-lock
+lambda-lock: $(VENV)/.installed
+	$(VENV)/bin/python -m agent_config.deploy.lock
+
 clean:
 	rm -rf $(VENV) $(MCP_ENVS) .pytest_cache .mypy_cache .ruff_cache .coverage

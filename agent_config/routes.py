@@ -24,9 +24,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from agent_config import runtime
 from agent_config.bedrock import ErrorBody
-from agent_config.interfaces import AgentAnswer
+from agent_config.interfaces import REGION_CODE_PATTERN, AgentAnswer
 from agent_config.orchestration.deadline import Deadline
 from agent_config.response.budget import fit_answer
+from agent_config.response.neutralize import neutralize_note
 from agent_config.utils.error_handling import AgentError, DependencyFailed, ErrorKind, InvalidInput
 from agent_config.utils.logging_utils import get_logger
 
@@ -35,14 +36,21 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"
+REGION_PATTERN = REGION_CODE_PATTERN
 REGION_LIST_PATTERN = r"^[a-z0-9, -]{1,200}$"
 SERVICE_LIST_PATTERN = r"^[a-z0-9, -]{1,200}$"
 SERVICES_TEXT = (
     "s3, ec2, iam, rds, kms, lambda, cloudtrail, config, guardduty, secretsmanager, ecr, eks, "
-    "elasticfilesystem (efs), sns, sqs, dynamodb, ssm, account"
+    "elasticfilesystem (efs), elb (application load balancers), sns, sqs, dynamodb, ssm, account"
 )
-SERVICE_ALIASES = {"efs": "elasticfilesystem", "awsconfig": "config", "secrets": "secretsmanager"}
+SERVICE_ALIASES = {
+    "efs": "elasticfilesystem",
+    "awsconfig": "config",
+    "secrets": "secretsmanager",
+    "elbv2": "elb",
+    "alb": "elb",
+    "elasticloadbalancing": "elb",
+}
 FRAMEWORKS = ("well-architected", "fsbp", "cis")
 FRAMEWORK_ALIASES = {"wa": "well-architected", "wellarchitected": "well-architected", "aws-fsbp": "fsbp"}
 FINDING_SOURCES = ("guardduty", "securityhub", "inspector", "accessanalyzer", "macie")
@@ -50,6 +58,8 @@ DEFAULT_BUDGET_S = 60.0
 RESPONSE_ENVELOPE_BYTES = 200
 """Kept back from the byte budget for the JSON of the response around the answer."""
 BACKSTOP_GRACE_S = 1.0
+ERROR_MESSAGE_MAX_LENGTH = 1000
+"""Our own error messages list allowed values; longer than a degraded note, still bounded."""
 
 app = BedrockAgentResolver()
 SESSION_UPDATES: ContextVar[dict[str, str]] = ContextVar("session_updates")
@@ -82,7 +92,7 @@ RegionQuery = Annotated[
     ),
 )
 def get_health() -> AgentAnswer:
-    return _operate(lambda actions, ctx: actions.health(ctx.orchestrator))
+    return _operate(lambda actions, ctx: actions.health(ctx.orchestrator, ctx.deadline))
 
 
 @app.get(
@@ -119,7 +129,8 @@ def get_assessment(
     regions: Annotated[
         str | None,
         Query(
-            description="Comma-separated AWS Region codes, e.g. 'us-east-1,eu-west-1'. Omit for the default Regions.",
+            description="Comma-separated AWS Region codes, e.g. 'us-east-1,eu-west-1'. Omit for the Regions "
+            "assessed earlier in this conversation, or the configured default Regions in a new one.",
             pattern=REGION_LIST_PATTERN,
         ),
     ] = None,
@@ -408,10 +419,14 @@ def status_for(exc: AgentError) -> int:
 
 
 def error_body(exc: AgentError) -> ErrorBody:
+    """The error as the model reads it. A message or reason may quote a server's words (its stderr,
+    an error payload), which are untrusted text like any account data, so both are neutralised."""
     degraded: list[dict[str, str]] = []
     if isinstance(exc, DependencyFailed):
-        degraded = [{"server": exc.server, "reason": exc.reason, "error_kind": exc.cause_kind.value}]
+        reason = neutralize_note(exc.reason)
+        degraded = [{"server": exc.server, "reason": reason, "error_kind": exc.cause_kind.value}]
     log.warning("request_failed", status=status_for(exc), error_kind=exc.kind.value, error=exc.message)
+    message = neutralize_note(exc.message, limit=ERROR_MESSAGE_MAX_LENGTH)
     return ErrorBody.model_validate(
-        {"error": exc.kind.value, "message": exc.message, "guidance": exc.guidance, "degraded": degraded}
+        {"error": exc.kind.value, "message": message, "guidance": exc.guidance, "degraded": degraded}
     )

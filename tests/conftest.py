@@ -76,7 +76,7 @@ class ScriptedOrchestrator:
                 results.append(ToolResult(call=call, outcome=CallOutcome.OK, payload=answer, latency_ms=1.0))
         return results
 
-    async def health_check_all(self) -> list[ServerHealth]:
+    async def health_check_all(self, deadline: Deadline | None = None) -> list[ServerHealth]:
         return self.health
 
     async def close(self) -> None:

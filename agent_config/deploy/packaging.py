@@ -1,6 +1,6 @@
-"""The Lambda deployment package: `requirements.txt` built for the Lambda runtime, plus `agent_config`.
+"""The Lambda deployment package: the locked dependencies built for the Lambda runtime, plus `agent_config`.
 
-Two properties matter:
+Three properties matter:
 
 - **Built for Lambda, not for this machine.** pip installs wheels only (`--only-binary=:all:`) for
   the runtime's platform and Python (`manylinux2014_<arch>`, CPython 3.12), so a compiled
@@ -9,10 +9,15 @@ Two properties matter:
   permissions, so the same sources give the same bytes and the same SHA-256. That hash is what
   Lambda reports as `CodeSha256`, so "is the deployed code current?" is one comparison, and a
   second deploy with the same sources uploads nothing.
+- **The same sources on every machine.** pip installs from the architecture's lock
+  (`agent_config/deploy/lambda-lock/<arch>.txt`, see `agent_config.deploy.lock`) with
+  `--require-hashes`, not from `requirements.txt`'s ranges, so a new machine or an empty cache
+  gets the very same wheels, not the newest ones. A lock older than `requirements.txt` stops the
+  build before pip runs.
 
 The dependency layer (pip's output) is cached under `.cache/lambda-deps/<key>/`, keyed by the
-hash of the requirements, the platform and the Python version; building it from a warm pip cache
-takes a few seconds, from a cold one about a minute.
+hash of the lock, the platform and the Python version; building it from a warm pip cache takes a
+few seconds, from a cold one about a minute.
 """
 
 from __future__ import annotations
@@ -32,14 +37,16 @@ from pathlib import Path
 from typing import Final
 
 from agent_config.deploy.errors import PackagingFailed
-from agent_config.deploy.plan import PackageSpec
+from agent_config.deploy.lock import LOCK_COMMAND, check_lock
+from agent_config.deploy.plan import LOCK_DIR, PackageSpec
 
 ZIP_EPOCH: Final = (1980, 1, 1, 0, 0, 0)
 """The earliest timestamp a zip entry can hold: fixed, so builds are byte-identical."""
 FILE_MODE: Final = 0o644 << 16
 PACKAGE_DIR: Final = "agent_config"
-EXCLUDED_PARTS: Final = frozenset({"__pycache__", "sandbox", "tests"})
-"""`agent_config/sandbox` is the local AWS world of the tests and demo, never used by the Lambda."""
+EXCLUDED_PARTS: Final = frozenset({"__pycache__", "sandbox", "tests", Path(LOCK_DIR).name})
+"""`agent_config/sandbox` is the local AWS world of the tests and demo, never used by the Lambda;
+the locks are build inputs, not code."""
 EXCLUDED_TOP: Final = frozenset({"bin"})
 """pip's console scripts carry this machine's interpreter path and are useless in Lambda."""
 EXCLUDED_SUFFIXES: Final = (".pyc", ".pyo")
@@ -69,11 +76,13 @@ def project_root() -> Path:
 
 
 def dependency_cache_key(spec: PackageSpec) -> str:
-    return spec.requirements_sha256[:16] + f"-{spec.platform}-cp{spec.python_version.replace('.', '')}"
+    """The lock decides the layer's contents, so its hash (with the platform and Python) names the cache."""
+    return (spec.lock_sha256 or "no-lock")[:16] + f"-{spec.platform}-cp{spec.python_version.replace('.', '')}"
 
 
-def pip_command(spec: PackageSpec, requirements: Path, target: Path) -> list[str]:
-    """pip's options for a Lambda-compatible dependency layer (wheels for the runtime's platform only)."""
+def pip_command(spec: PackageSpec, lock: Path, target: Path) -> list[str]:
+    """pip's options for a Lambda-compatible dependency layer: the lock's exact wheels, hashes checked,
+    for the runtime's platform only (pip also refuses a dependency the lock does not pin)."""
     return [
         sys.executable,
         "-m",
@@ -91,21 +100,40 @@ def pip_command(spec: PackageSpec, requirements: Path, target: Path) -> list[str
         "--no-compile",
         "--disable-pip-version-check",
         "--quiet",
+        "--require-hashes",
         "-r",
-        str(requirements),
+        str(lock),
     ]
 
 
+def checked_lock(spec: PackageSpec, root: Path) -> Path:
+    """The lock file, after making sure it exists and covers `requirements.txt` (else one sentence)."""
+    lock = root / spec.lock_file
+    if not lock.is_file():
+        raise PackagingFailed(
+            f"There is no Lambda lock for {spec.architecture.value} ({spec.lock_file}).",
+            f"Run `{LOCK_COMMAND}` (it needs PyPI) and keep the lock with {spec.requirements_file}.",
+        )
+    check_lock(
+        (root / spec.requirements_file).read_text(encoding="utf-8"), lock.read_text(encoding="utf-8"), spec.lock_file
+    )
+    return lock
+
+
 def build_dependencies(spec: PackageSpec, root: Path, cache_dir: Path) -> tuple[Path, bool]:
-    """The cached dependency folder for `spec`, built with pip on a cache miss; (folder, was_cached)."""
+    """The cached dependency folder for `spec`, built with pip on a cache miss; (folder, was_cached).
+
+    The lock is checked against `requirements.txt` first, even on a cache hit: the cache is keyed
+    by the lock, so a stale lock would otherwise be reused silently.
+    """
+    lock = checked_lock(spec, root)
     target = cache_dir / "lambda-deps" / dependency_cache_key(spec)
     if (target / ".complete").exists():
         return target, True
-    requirements = root / spec.requirements_file
     work = Path(tempfile.mkdtemp(prefix="deps-", dir=cache_dir))
     try:
         result = subprocess.run(
-            pip_command(spec, requirements, work),
+            pip_command(spec, lock, work),
             capture_output=True,
             text=True,
             check=False,
@@ -116,9 +144,10 @@ def build_dependencies(spec: PackageSpec, root: Path, cache_dir: Path) -> tuple[
             raise PackagingFailed(
                 f"pip could not build the Lambda dependencies for {spec.platform} / Python "
                 f"{spec.python_version}: {tail.strip() or 'see pip output'}",
-                "Every requirement needs a wheel for that platform; check requirements.txt and your access to PyPI.",
+                f"Every pin of {spec.lock_file} needs its wheel with that hash; check your access to PyPI, "
+                f"or run `{LOCK_COMMAND}` if a wheel was withdrawn.",
             )
-        (work / ".complete").write_text(spec.requirements_sha256 + "\n", encoding="utf-8")
+        (work / ".complete").write_text(f"{spec.lock_sha256}\n", encoding="utf-8")
         shutil.rmtree(target, ignore_errors=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         work.rename(target)

@@ -48,7 +48,7 @@ from agent_config.session.table import TTL_ATTRIBUTE, table_definition
 from agent_config.utils.error_handling import ConfigurationError
 
 # ---------------------------------------------------------------------------------------------
-# Constants (revisit the Lambda sizing from the benchmarks)
+# Constants
 # ---------------------------------------------------------------------------------------------
 
 DEFAULT_MODEL: Final = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -58,11 +58,50 @@ LAMBDA_RUNTIME: Final = "python3.12"
 LAMBDA_PYTHON_VERSION: Final = "3.12"
 LAMBDA_HANDLER: Final = "agent_config.enhanced_security_agent.lambda_handler"
 LAMBDA_TIMEOUT_S: Final = 120
-"""Revisit from the benchmarks: an agent turn must finish well inside Bedrock's own wait, and the
-handler keeps `lambda_safety_margin_s` back to answer with what arrived."""
+"""The longest request the handler plans for, plus what it needs around it; longer buys nothing.
+
+    120 s = 110 s  AgentConfig.max_request_s: the cap on one request's budget, in Lambda too
+          +   5 s  lambda_safety_margin_s in production: kept back to build and send the answer
+          +   5 s  cold start and slack (the handler imports in 0.23 s: `python -m bench cold_start`)
+
+The handler's deadline is min(remaining time - margin, max_request_s)
+(`enhanced_security_agent._request_deadline`): at 110 s a request stops and answers with what
+arrived, naming what is missing. A shorter timeout would cut into that budget; a longer one would
+never be used unless max_request_s grows with it (a test keeps the two in step).
+
+Why 110 s of work is enough: `python -m bench assessment` (README "Benchmarks", 2 shared cores)
+assessed 1,200 resources in 87.5 s and 2,400 in 116.6 s, so a whole assessment of up to about
+2,000 resources completes and a larger one comes back partial and says so (max_resources=1000
+bounds the reads of any one service, not of the account). Those seconds are mostly moto and the
+MCP servers answering on the same machine: the agent process itself used 4.8 s of CPU in a
+1,200-resource run (see LAMBDA_MEMORY_MB).
+
+Bedrock's side: `shared/reference/bedrock-agents.md` gives no figure for how long an agent waits for
+its action-group Lambda, and none could be checked here, so this is not proven to fit inside it.
+The relation: the agent waits for our answer while the turn runs; if it gives up before 120 s, the
+turn fails with a dependency failure (the trace's failureReason) although the function would have
+answered. If that is seen, lower max_request_s in the function's SSM configuration and this timeout
+with it. The same holds for an AgentCore gateway waiting on its Lambda target (no figure found
+either). Callers of InvokeAgent need a read timeout above it (the reference says 300 s).
+"""
 LAMBDA_MEMORY_MB: Final = 1024
-"""Revisit from the benchmarks: Lambda's CPU share grows with memory, and the fan-out to three MCP
-servers plus JSON work is CPU-bound at cold start; 1024 MB is a starting point, not a measurement."""
+"""Lambda sells CPU by memory (1,769 MB is one vCPU); the function needs the CPU more than the memory.
+
+Memory: the agent's peak Python allocations in `python -m bench assessment` (README) were 17 / 58 /
+68 MB for 300 / 1,200 / 2,400 resources, growing less than linearly (max_resources=1000 caps any one
+service). The whole agent process peaked at 146 / 183 MB RSS for 300 / 1,200 resources (the same
+bench with `resource.getrusage` added, tracemalloc's own overhead included; the interpreter with
+the handler, boto3 and pydantic imported is 51 MB). So about 250 MB at 2,400 resources: 512 MB
+would hold it with room to spare, 256 MB would not.
+
+CPU: the agent process used 2.0 / 4.8 s of CPU for 300 / 1,200 resources (`time.process_time`
+around the same runs), about 10 s projected for 2,400 on a full core. At 1024 MB (about 0.58 vCPU)
+that is under 20 s of the 110 s budget; at 512 MB it would be a third of it. In Lambda the
+direct-API fallback also signs and parses every AWS read in-process with boto3 (about three reads
+per resource), work the benchmark's separate AWS API server did, so the real CPU share is higher
+than measured: another reason not to go below 1024 MB. More would mostly buy idle time: the
+function spends most of a request waiting on AWS and the MCP servers.
+"""
 LOG_RETENTION_DAYS: Final = 30
 IDLE_SESSION_TTL_S: Final = 1800
 ALIAS_NAME: Final = "live"
@@ -75,6 +114,8 @@ MANAGED_BY_TAG: Final = "enhanced-security-agent:managed-by"
 MANAGED_BY: Final = "deploy_enhanced_security_agent.py"
 AGENT_ID_PLACEHOLDER: Final = "${AgentId}"
 REQUIREMENTS_FILE: Final = "requirements.txt"
+LOCK_DIR: Final = "agent_config/deploy/lambda-lock"
+"""One lock per architecture, `<arch>.txt` (see `agent_config.deploy.lock`)."""
 SESSION_TTL_ATTRIBUTE: Final = TTL_ATTRIBUTE
 SIGV4_SERVICE: Final = "bedrock-agentcore"
 MAX_INSTRUCTION_CHARS: Final = 4000
@@ -256,10 +297,14 @@ def check_model_region(model: ModelRef, region: str) -> None:
 class PackageSpec(_Model):
     requirements_file: str = REQUIREMENTS_FILE
     requirements_sha256: str
+    lock_file: str
+    """The architecture's lock (`agent_config.deploy.lock`): what pip installs, with --require-hashes."""
+    lock_sha256: str | None = None
+    """None when the lock is missing: the dry run still prints, the build refuses with the command to run."""
     platform: str
     python_version: str = LAMBDA_PYTHON_VERSION
     architecture: Architecture
-    contents: tuple[str, ...] = ("dependencies of requirements.txt", "agent_config (without sandbox/)")
+    contents: tuple[str, ...] = ("the dependencies pinned in lock_file", "agent_config (without sandbox/)")
 
 
 class RoleSpec(_Model):
@@ -436,6 +481,11 @@ def canonical_json(value: Any) -> str:
 
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def lock_file(architecture: Architecture) -> str:
+    """Where the architecture's dependency lock lives, relative to the project root."""
+    return f"{LOCK_DIR}/{architecture.value}.txt"
 
 
 def requirements_sha256(root: Path) -> str:
@@ -666,14 +716,18 @@ def build_plan(
         },
         description="Enhanced Security Agent: action-group backend (read-only AWS security assessment)",
     )
+    lock = lock_file(s.architecture)
     package = PackageSpec(
         requirements_sha256=requirements_sha256(root),
+        lock_file=lock,
+        lock_sha256=hashlib.sha256((root / lock).read_bytes()).hexdigest() if (root / lock).is_file() else None,
         platform=s.architecture.pip_platform,
         architecture=s.architecture,
     )
     notes = [
-        f"Lambda timeout {LAMBDA_TIMEOUT_S} s and memory {LAMBDA_MEMORY_MB} MB are starting values; revisit "
-        "them from the benchmarks.",
+        f"Lambda timeout {LAMBDA_TIMEOUT_S} s: the handler's 110 s request cap, its 5 s answer margin and 5 s for "
+        f"a cold start; memory {LAMBDA_MEMORY_MB} MB for its CPU share (about 0.58 vCPU), the agent itself peaked at "
+        "68 MB in `python -m bench assessment` (2,400 resources).",
         f"The sessions table is created from agent_config.session.table.table_definition (TTL on "
         f"{SESSION_TTL_ATTRIBUTE}); its IAM actions are agent_config.session.table.REQUIRED_IAM_ACTIONS.",
         "The Lambda package has no stdio MCP servers: roles without a --*-url are disabled, except Knowledge "

@@ -9,23 +9,31 @@ Checks, in the order a request travels:
 The last one is the only end-to-end proof: a prepared agent whose model never picks our operations
 is broken in a way no configuration check shows. Trace parsing (`action_group_calls`) is a pure
 function over the event dicts botocore yields, so it is tested on recorded shapes.
+
+For `--target agentcore-gateway`: gateway and target READY · function configured · a direct
+`getHealth` invocation shaped as the gateway makes it (`gateway_health_invocation`), answered with an
+MCP tool result that is not an error.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from agent_config.agentcore_gateway import TARGET_DELIMITER, TOOL_NAME_KEY
 from agent_config.deploy.errors import DeployError, explain_client_error
 from agent_config.deploy.function import policy_statements, statement_matches
 from agent_config.deploy.plan import DeployPlan
 from agent_config.deploy.progress import Reporter
 
+HEALTH_TOOL: Final = "getHealth"
+"""The operationId of `GET /health`, which is the gateway tool's name."""
 SMOKE_QUESTION = (
     "Are the security agent's data sources healthy? Check them with your health operation and answer in one sentence."
 )
@@ -68,6 +76,28 @@ def health_event(plan: DeployPlan, agent_id: str = "validate") -> dict[str, Any]
         "parameters": [],
         "sessionAttributes": {},
         "promptSessionAttributes": {},
+    }
+
+
+def gateway_health_invocation(plan: DeployPlan) -> dict[str, str]:
+    """Lambda `Invoke` arguments for a `getHealth` tool call, made the way AgentCore Gateway makes it.
+
+    The gateway passes the tool's arguments as the whole event (`{}`: getHealth has none) and names
+    the tool, prefixed with the target's name, in the invocation's client context; the Lambda
+    runtime hands that context's `custom` map to the handler as `context.client_context.custom`.
+    Invoking so is what exercises the deployed handler's gateway translation (the prefix stripped,
+    the operationId mapped to `/health`, the answer turned into an MCP tool result): a Bedrock
+    `/health` event would pass even if that translation were missing or broken. `ClientContext` is
+    base64 JSON, at most 3,583 bytes (botocore's Invoke documentation); ours is about 80.
+    """
+    assert plan.gateway_target is not None
+    custom = {TOOL_NAME_KEY: f"{plan.gateway_target.name}{TARGET_DELIMITER}{HEALTH_TOOL}"}
+    client_context = json.dumps({"custom": custom}, separators=(",", ":"), sort_keys=True)
+    return {
+        "FunctionName": plan.function.name,
+        "InvocationType": "RequestResponse",
+        "ClientContext": base64.b64encode(client_context.encode()).decode("ascii"),
+        "Payload": "{}",
     }
 
 
@@ -246,6 +276,42 @@ class Validator:
             )
         return CheckResult("direct /health invocation", True, "200")
 
+    def gateway_health(self) -> CheckResult:
+        """`getHealth` through the function's gateway front door; passes on an MCP result without isError."""
+        assert self.plan.gateway_target is not None
+        name = f"gateway {HEALTH_TOOL} invocation"
+        tool = f"{self.plan.gateway_target.name}{TARGET_DELIMITER}{HEALTH_TOOL}"
+        if HEALTH_TOOL not in {str(t.get("name")) for t in self.plan.gateway_target.tools}:
+            return CheckResult(name, False, f"the target's tool schema has no {HEALTH_TOOL} tool", REDEPLOY)
+        response = self.clients.client("lambda-invoke").invoke(**gateway_health_invocation(self.plan))
+        payload = response["Payload"].read()
+        excerpt = payload.decode("utf-8", "replace")[:300]
+        if response.get("FunctionError"):
+            return CheckResult(
+                name, False, f"the function raised: {excerpt}", f"Read the log group {self.plan.log_group.name}."
+            )
+        try:
+            answer = json.loads(payload)
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and "response" in answer and "content" not in answer:
+            return CheckResult(
+                name,
+                False,
+                f"the function answered {tool} with a Bedrock action-group response, so it did not read the "
+                "gateway's client context",
+                "Deploy the current code (run the same deploy command again); its handler serves both front doors.",
+            )
+        content = answer.get("content") if isinstance(answer, dict) else None
+        if not isinstance(answer, dict) or not isinstance(content, list) or not isinstance(answer.get("isError"), bool):
+            return CheckResult(name, False, f"the answer is not an MCP tool result: {excerpt}", REDEPLOY)
+        text = " ".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
+        if answer["isError"]:
+            return CheckResult(
+                name, False, f"the tool returned an error: {text[:300]}", f"Read {self.plan.log_group.name}."
+            )
+        return CheckResult(name, True, f"{tool} answered without error")
+
     # -- end to end --------------------------------------------------------------------------
 
     def invoke_agent(self, agent_id: str, alias_id: str) -> CheckResult:
@@ -303,7 +369,7 @@ class Validator:
         if self.plan.gateway is not None:
             add(_check("gateway READY", lambda: self.gateway_ready(agent_id)))
             add(_check("function configuration", self.function_configuration))
-            add(_check("direct /health invocation", lambda: self.direct_health(agent_id)))
+            add(_check(f"gateway {HEALTH_TOOL} invocation", self.gateway_health))
             return results
         add(_check("agent PREPARED", lambda: self.agent_prepared(agent_id)))
         version = "DRAFT"

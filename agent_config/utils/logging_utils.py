@@ -41,7 +41,7 @@ _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@]+:)[^\s@/]+@")
 # A CLI option that names a secret, and its value: `--master-user-password hunter2`, `--token=...`.
 # The name must end with the secret word (or `-string`, `-key`, ...), so `--secret-id prod/db`, a
 # secret's name rather than its value, stays readable.
-_SECRET_NAME_END = r"(?:passw(?:or)?d|secret|token|credentials?)(?:[_\-]?(?:access[_\-]?key|string|value|key|binary))?"
+_SECRET_NAME_END = r"(?:passw(?:or)?d|secret|token|credentials?)(?:[_\-]?(?:access[_\-]?key|string|value|key|binary))?"  # noqa: S105
 _SECRET_OPTION = re.compile(rf"(?i)(--[a-z0-9\-]*{_SECRET_NAME_END})(\s+|=)(\"[^\"]*\"|'[^']*'|\S+)")
 # A quoted JSON (or Python repr) member whose name says secret: `"SecretString": "..."`.
 _QUOTED_SECRET_MEMBER = re.compile(

@@ -94,7 +94,7 @@ class RecordingOrchestrator:
             )
         return results
 
-    async def health_check_all(self) -> list[ServerHealth]:
+    async def health_check_all(self, deadline: Deadline | None = None) -> list[ServerHealth]:
         return []
 
     async def close(self) -> None:

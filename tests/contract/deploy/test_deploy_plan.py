@@ -8,10 +8,18 @@ import json
 
 import pytest
 
-from agent_config.config import SSM_PARAMETER_ENV, AuthKind, load_config
+from agent_config.config import ENVIRONMENT_ENV, SSM_PARAMETER_ENV, AuthKind, load_config
 from agent_config.deploy.cli import main
 from agent_config.deploy.errors import DeployError
-from agent_config.deploy.plan import MAX_INSTRUCTION_CHARS, STACK_TAG, ServerSetting, Target, agent_instruction
+from agent_config.deploy.plan import (
+    LAMBDA_MEMORY_MB,
+    LAMBDA_TIMEOUT_S,
+    MAX_INSTRUCTION_CHARS,
+    STACK_TAG,
+    ServerSetting,
+    Target,
+    agent_instruction,
+)
 from agent_config.interfaces import ServerRole
 from agent_config.schema import schema_routes
 from agent_config.session.table import table_definition
@@ -62,6 +70,23 @@ def test_the_configuration_document_loads_as_the_function_will_load_it() -> None
         "url": "https://security.example.com/mcp",
         "auth": "sigv4",
     }
+
+
+def test_the_function_timeout_covers_the_handlers_request_budget_and_no_more() -> None:
+    # GIVEN the configuration the deployed function loads (production: its own answer margin)
+    plan = plan_for()
+    document = json.loads(plan.parameters[0].value)
+    config = load_config(
+        environ={SSM_PARAMETER_ENV: "/esa-test/config", ENVIRONMENT_ENV: plan.settings.environment.value},
+        ssm_fetch=lambda _name: document,
+    )
+    needed = config.max_request_s + config.lambda_safety_margin_s
+
+    # THEN the timeout leaves the whole request budget plus the margin, with at most 10 s unused
+    # (if max_request_s or the margin change, LAMBDA_TIMEOUT_S and its docstring change with them)
+    assert plan.function.timeout_s == LAMBDA_TIMEOUT_S
+    assert needed <= LAMBDA_TIMEOUT_S <= needed + 10, (config.max_request_s, config.lambda_safety_margin_s)
+    assert plan.function.memory_mb == LAMBDA_MEMORY_MB and 128 <= LAMBDA_MEMORY_MB <= 10_240
 
 
 def test_session_history_expires_with_the_agents_idle_session() -> None:

@@ -9,8 +9,10 @@ InvokeAgent's input shape in the real service model, as Stubber would.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -26,8 +28,10 @@ from agent_config.deploy.validate import (
     action_group_calls,
     completion_text,
     failure_traces,
+    gateway_health_invocation,
     health_event,
 )
+from agent_config.enhanced_security_agent import lambda_handler
 from tests.contract.deploy.deploy_stubs import (
     ACCOUNT,
     AGENT_ID,
@@ -39,6 +43,7 @@ from tests.contract.deploy.deploy_stubs import (
     agent_arn,
     agent_body,
     alias_body,
+    gateway_plan,
     plan_for,
     reporter,
     stubbed,
@@ -320,8 +325,6 @@ def test_the_health_event_is_a_bedrock_event_for_get_health() -> None:
 
 
 def test_a_gateway_deployment_is_validated_without_an_agent() -> None:
-    from tests.contract.deploy.deploy_stubs import gateway_plan
-
     plan = gateway_plan()
     control, control_stub = stubbed("bedrock-agentcore-control")
     fn, fn_stub = stubbed("lambda")
@@ -349,18 +352,10 @@ def test_a_gateway_deployment_is_validated_without_an_agent() -> None:
         {"items": [{"targetId": "T1", "name": "security", "status": "READY", "createdAt": NOW, "updatedAt": NOW}]},
     )
     fn_stub.add_response("get_function_configuration", function_configuration(plan))
-    body = json.dumps({"summary": "ok"})
     fn_stub.add_response(
         "invoke",
-        {
-            "StatusCode": 200,
-            "Payload": streaming(
-                {
-                    "messageVersion": "1.0",
-                    "response": {"httpStatusCode": 200, "responseBody": {"application/json": {"body": body}}},
-                }
-            ),
-        },
+        {"StatusCode": 200, "Payload": streaming(tool_result('{"summary": "ok"}'))},
+        GATEWAY_HEALTH_PARAMS,
     )
     clients = AwsClients(
         region=REGION,
@@ -380,4 +375,104 @@ def test_a_gateway_deployment_is_validated_without_an_agent() -> None:
     ]
     assert main(args, stdout=out, clients=clients) == 0, out.getvalue()
     assert "PASS  gateway READY: https://gw-1.example/mcp" in out.getvalue()
+    assert "PASS  gateway getHealth invocation: security___getHealth answered without error" in out.getvalue()
     assert out.getvalue().rstrip().endswith("3 passed, 0 failed")
+    fn_stub.assert_no_pending_responses()
+
+
+# ---------------------------------------------------------------------------------------------
+# The gateway's getHealth invocation
+# ---------------------------------------------------------------------------------------------
+
+GATEWAY_CLIENT_CONTEXT = base64.b64encode(b'{"custom":{"bedrockAgentCoreToolName":"security___getHealth"}}').decode()
+GATEWAY_HEALTH_PARAMS = {
+    "FunctionName": "esa-test-actions",
+    "InvocationType": "RequestResponse",
+    "ClientContext": GATEWAY_CLIENT_CONTEXT,
+    "Payload": "{}",
+}
+"""What AgentCore Gateway sends for the getHealth tool of target `security`: the tool's arguments
+(none) as the event, the prefixed tool name in the client context's `custom` map."""
+
+
+def tool_result(text: str, *, is_error: bool = False) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": text}], "isError": is_error}
+
+
+def lambda_runtime_context(client_context_b64: str) -> SimpleNamespace:
+    """The context object the Lambda Python runtime builds from an Invoke's `ClientContext`: the base64
+    JSON decoded, its `custom`, `client` and `env` members as attributes of `context.client_context`."""
+    document = json.loads(base64.b64decode(client_context_b64))
+    client_context = SimpleNamespace(
+        custom=document.get("custom"), client=document.get("client"), env=document.get("env")
+    )
+    return SimpleNamespace(
+        client_context=client_context,
+        aws_request_id="validate-request",
+        get_remaining_time_in_millis=lambda: 60_000,
+    )
+
+
+def gateway_validator(response: dict[str, Any]) -> tuple[Validator, Any, io.StringIO]:
+    plan = gateway_plan()
+    fn, fn_stub = stubbed("lambda")
+    fn_stub.add_response("invoke", response, GATEWAY_HEALTH_PARAMS)
+    report, out = reporter()
+    clients = AwsClients(region=REGION, overrides={"lambda-invoke": fn})
+    return Validator(plan, clients, report), fn_stub, out
+
+
+def test_the_gateway_check_invokes_getHealth_as_the_gateway_does() -> None:
+    invocation = gateway_health_invocation(gateway_plan())
+    assert invocation == GATEWAY_HEALTH_PARAMS  # Stubber also checks it against Invoke's input shape
+    context = lambda_runtime_context(invocation["ClientContext"])
+    assert context.client_context.custom == {"bedrockAgentCoreToolName": "security___getHealth"}
+    assert json.loads(invocation["Payload"]) == {}  # getHealth takes no arguments
+    assert len(invocation["ClientContext"]) <= 3583  # Lambda's limit for ClientContext
+
+
+def test_the_gateway_invocation_round_trips_through_the_real_handler(scripted_runtime: Any) -> None:
+    # GIVEN the answer the real handler gives to exactly what the check sends (decoded as Lambda would)
+    invocation = gateway_health_invocation(gateway_plan())
+    answer = lambda_handler(json.loads(invocation["Payload"]), lambda_runtime_context(invocation["ClientContext"]))
+    assert answer["isError"] is False and "response" not in answer  # the gateway front door answered
+
+    # WHEN the check runs against a function that answers so
+    validator, fn_stub, _ = gateway_validator({"StatusCode": 200, "Payload": streaming(answer)})
+    result = validator.gateway_health()
+
+    # THEN it passes, and the request matched what the gateway sends
+    fn_stub.assert_no_pending_responses()
+    assert result.passed, result.line()
+
+
+def test_a_function_that_ignores_the_client_context_fails_the_gateway_check() -> None:
+    # GIVEN code that predates the gateway translation: it answers the empty event as a Bedrock event
+    bedrock_answer = {"messageVersion": "1.0", "response": {"httpStatusCode": 400, "responseBody": {}}}
+    validator, _, _ = gateway_validator({"StatusCode": 200, "Payload": streaming(bedrock_answer)})
+
+    result = validator.gateway_health()
+
+    assert not result.passed
+    assert "did not read the gateway's client context" in result.detail
+    assert "run the same deploy command again" in result.fix
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (tool_result('{"error": "dependency_failed"}', is_error=True), "the tool returned an error"),
+        ({"statusCode": 200, "body": "ok"}, "not an MCP tool result"),
+    ],
+)
+def test_a_tool_error_or_a_foreign_answer_fails_the_gateway_check(payload: dict[str, Any], expected: str) -> None:
+    validator, _, _ = gateway_validator({"StatusCode": 200, "Payload": streaming(payload)})
+    result = validator.gateway_health()
+    assert not result.passed and expected in result.detail
+
+
+def test_a_crash_in_the_function_fails_the_gateway_check_with_the_log_group() -> None:
+    crash = {"errorMessage": "boom", "errorType": "RuntimeError"}
+    validator, _, _ = gateway_validator({"StatusCode": 200, "FunctionError": "Unhandled", "Payload": streaming(crash)})
+    result = validator.gateway_health()
+    assert not result.passed and "boom" in result.detail and "/aws/lambda/esa-test-actions" in result.fix
