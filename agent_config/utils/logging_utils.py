@@ -88,9 +88,30 @@ def mask_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) ->
     return {k: mask_value(v, k) for k, v in event_dict.items()}
 
 
-def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
+class _StandardStream:
+    """`sys.stdout` or `sys.stderr` as it is at each write, not as it was when logging was set up:
+    whoever replaces the stream later (pytest's capture, a REPL, a redirect) still gets the lines,
+    and nothing writes into a stream that has since been closed."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def _current(self) -> TextIO:
+        stream: TextIO = getattr(sys, self._name)
+        return stream
+
+    def write(self, text: str) -> int:
+        return self._current().write(text)
+
+    def flush(self) -> None:
+        self._current().flush()
+
+
+def configure_logging(level: str = "INFO", stream: TextIO | None = None, *, to_stderr: bool = False) -> None:
     """Set up structlog (JSON lines) and route the standard library's loggers through the same masking.
 
+    Lines go to `stream`, else to the process's standard output (standard error with `to_stderr`,
+    as the CLI wants, so that its own output stays machine-readable).
     Idempotent: a warm Lambda container calls it once per cold start; tests call it freely.
     """
     global _configured  # noqa: PLW0603 - process-wide logging state, like the logging module's own
@@ -98,7 +119,7 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
-    output = stream or sys.stdout
+    output: Any = stream or _StandardStream("stderr" if to_stderr else "stdout")
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

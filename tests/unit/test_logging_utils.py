@@ -120,3 +120,20 @@ def test_ordinary_text_survives_masking() -> None:
     text = "GuardDuty is not enabled in us-east-1; see https://docs.aws.amazon.com/guardduty/latest/ug/"
 
     assert mask_text(text) == text
+
+
+def test_default_output_follows_the_current_standard_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN logging set up for standard error, then standard error replaced (a redirect, a capture)
+    configure_logging("INFO", to_stderr=True)
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    get_logger("test").info("one")
+    first.close()
+    monkeypatch.setattr("sys.stderr", second)
+
+    # WHEN a line is logged after the first stream was closed
+    get_logger("test").info("two")
+    configure_logging("WARNING")
+
+    # THEN it reaches the stream in place now, and nothing is written to the closed one
+    assert '"event": "two"' in second.getvalue()
