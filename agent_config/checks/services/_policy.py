@@ -7,7 +7,15 @@ and Lambda evaluators reason about the same shapes.
 
 "Public" follows IAM Access Analyzer's idea: a statement is public when it allows everyone
 (`"*"` or `{"AWS": "*"}`) and no condition pins the caller to known accounts, organisations,
-networks or source resources.
+networks or source resources. Only a condition that *requires* a fixed value pins the caller: S3
+calls a policy non-public only when it grants to "a fixed aws:SourceArn, aws:SourceVpc,
+aws:SourceAccount..." or a set of CIDRs
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status),
+and Lambda.1 passes only conditions with fixed values
+(https://docs.aws.amazon.com/securityhub/latest/userguide/lambda-controls.html#lambda-1). So a
+negated operator (`StringNotEquals`, `ArnNotLike`, `NotIpAddress`...) restricts nobody: it admits
+every caller but the ones listed, and a caller whose request lacks the key at all. See
+`restricting_keys` for `...IfExists` and the `ForAllValues`/`ForAnyValue` qualifiers.
 """
 
 from __future__ import annotations
@@ -43,8 +51,14 @@ RESTRICTING_CONDITION_KEYS = frozenset(
         "s3:dataaccesspointarn",
     }
 )
-_OPEN_VALUES = frozenset({"*", "0.0.0.0/0", "::/0"})
-_NEGATING_OPERATORS = ("null",)
+_OPEN_VALUES = frozenset({"0.0.0.0/0", "::/0"})
+# Operators that match only when the request carries the key with one of the listed values (lower
+# case, without qualifier or IfExists). Every other operator (the negated ones, Null, Bool, numeric
+# and date comparisons) cannot pin a caller to known parties.
+_REQUIRING_OPERATORS = frozenset(
+    {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "ipaddress"}
+)
+_IF_EXISTS = "ifexists"
 
 
 @dataclass(frozen=True)
@@ -123,6 +137,12 @@ def action_matches(pattern: str, action: str) -> bool:
     return re.fullmatch(regex, action, flags=re.IGNORECASE) is not None
 
 
+def resource_matches(pattern: str, arn: str) -> bool:
+    """IAM resource matching: case-sensitive (ARNs are), `*` and `?` wildcards."""
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, arn) is not None
+
+
 def principal_is_everyone(principal: Any) -> bool:
     """`"*"`, `{"AWS": "*"}` or a list of AWS principals containing `"*"`."""
     if principal == "*":
@@ -139,19 +159,48 @@ def service_principals(principal: Any) -> list[str]:
 
 
 def restricting_keys(condition: dict[str, Any], keys: Iterable[str] = RESTRICTING_CONDITION_KEYS) -> list[str]:
-    """The condition keys (of `keys`) that pin the caller to concrete values."""
+    """The condition keys (of `keys`) that pin the caller to concrete values.
+
+    A key pins the caller only under an operator that requires a match with a fixed value, since a
+    missing key never matches one (IAM: "If the key that you specify in a policy condition is not
+    present in the request context, the values do not match", and the negated operators are then
+    *true*: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html):
+
+    - `StringEquals`, `StringEqualsIgnoreCase`, `StringLike`, `ArnEquals`, `ArnLike`, `IpAddress`
+      restrict, with or without `ForAnyValue:` (false when the key is absent);
+    - their negations (`StringNotEquals`, `StringNotLike`, `ArnNotEquals`, `ArnNotLike`,
+      `NotIpAddress`) never restrict: everyone outside the listed values gets in;
+    - `...IfExists` never restricts: the condition is true when the key is absent, and an anonymous
+      caller has no aws:PrincipalOrgID, aws:PrincipalAccount or aws:SourceAccount at all;
+    - `ForAllValues:` never restricts: it "also returns true if there are no context keys in the
+      request" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html);
+    - a value made only of wildcards (`*`) or an open CIDR (`0.0.0.0/0`) is not a concrete value.
+    """
     wanted = {key.lower() for key in keys}
     found: list[str] = []
     for operator, clauses in condition.items():
-        if not isinstance(clauses, dict) or str(operator).lower().startswith(_NEGATING_OPERATORS):
+        if not isinstance(clauses, dict) or not requires_a_match(str(operator)):
             continue
         for key, values in clauses.items():
             if str(key).lower() not in wanted:
                 continue
-            concrete = [str(v) for v in as_list(values) if str(v) not in _OPEN_VALUES]
+            concrete = [str(v) for v in as_list(values) if _is_concrete(str(v))]
             if concrete:
                 found.append(str(key))
     return found
+
+
+def requires_a_match(operator: str) -> bool:
+    """Whether `operator` holds only for a request carrying the key with one of the listed values."""
+    qualifier, _, name = operator.strip().lower().rpartition(":")
+    if qualifier not in ("", "foranyvalue") or name.endswith(_IF_EXISTS):
+        return False
+    return name in _REQUIRING_OPERATORS
+
+
+def _is_concrete(value: str) -> bool:
+    text = value.strip()
+    return bool(text.strip("*?")) and text not in _OPEN_VALUES
 
 
 def is_public_statement(statement: Statement) -> bool:
@@ -160,10 +209,14 @@ def is_public_statement(statement: Statement) -> bool:
 
 
 def bool_condition(condition: dict[str, Any], key: str) -> list[str]:
-    """The values a `Bool` condition tests `key` against (lower-cased strings)."""
+    """The values a `Bool` condition tests `key` against (lower-cased strings).
+
+    `BoolIfExists` counts too: it differs from `Bool` only when the key is absent, and the keys this
+    is asked about (aws:SecureTransport) are in every request.
+    """
     values: list[str] = []
     for operator, clauses in condition.items():
-        if str(operator).lower() not in {"bool", "forallvalues:bool", "foranyvalue:bool"}:
+        if str(operator).lower() not in {"bool", "boolifexists", "forallvalues:bool", "foranyvalue:bool"}:
             continue
         if not isinstance(clauses, dict):
             continue

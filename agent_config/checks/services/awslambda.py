@@ -9,11 +9,26 @@ the caller, or when it allows an AWS service principal (s3.amazonaws.com...) wit
 `aws:SourceAccount`, `aws:SourceArn` or `aws:SourceOwner`: any account's bucket or topic could
 then invoke the function, which Security Hub counts as public too.
 
-Lambda.2 reads `Runtime` from the listing and compares it with `DEPRECATED_RUNTIMES`, the
-deprecation dates of AWS's runtime table (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html),
-against `now`. A runtime not in the table passes: the table errs towards missing a newly deprecated
-runtime rather than failing a supported one, and must be kept current. Container-image functions
-have no managed runtime and get no Lambda.2 result.
+Lambda.2 reads `Runtime` from the listing and decides with the assessment's `now`:
+
+- PASS when the runtime is in `SUPPORTED_RUNTIMES` and `now` is before its deprecation date. That
+  allow-list is what Security Hub's control parameter is (its default list, e.g. dotnet10, dotnet8,
+  java25...java8.al2, nodejs24.x/22.x/20.x, python3.14...python3.10, ruby3.4/3.3/3.2:
+  https://docs.aws.amazon.com/securityhub/latest/userguide/lambda-controls.html#lambda-2), with
+  each entry's deprecation date from Lambda's runtime table
+  (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html, as of August 2026), so a
+  runtime drops out of support on its date without an edit: Security Hub removes deprecated
+  runtimes from its list, and a list frozen on a date would keep passing them. Lambda's OS-only
+  runtimes (provided.al2023, provided.al2) and the runtimes added after Security Hub's list was last
+  published (ruby4.0, java*.al2023) are in the table too: Lambda supports and patches them, and
+  failing a patched runtime would be a false finding.
+- FAIL when the runtime's deprecation date has come (`DEPRECATED_RUNTIMES` holds the ones already
+  retired): "After a runtime is deprecated, we may no longer apply security patches"
+  (https://docs.aws.amazon.com/lambda/latest/dg/runtime-support-policy.html).
+- MANUAL for a runtime in neither table: an unknown runtime is not evidence of a supported one,
+  and passing it would hide a deprecation this table has not caught up with.
+- No result for a container-image function (`PackageType` Image): it has no managed runtime and
+  Security Hub ignores it; a Region with no zip function gets one NOT_APPLICABLE.
 """
 
 from __future__ import annotations
@@ -53,10 +68,39 @@ FUNCTION = "AWS::Lambda::Function"
 NOT_FOUND = "ResourceNotFoundException"
 SOURCE_KEYS = ("aws:SourceAccount", "aws:SourceArn", "aws:SourceOwner")
 
+SUPPORTED_RUNTIMES: dict[str, date] = {
+    "dotnet10": date(2028, 11, 14),
+    "dotnet8": date(2026, 11, 10),
+    "java25": date(2029, 6, 30),
+    "java21": date(2029, 6, 30),
+    "java17.al2023": date(2029, 6, 30),
+    "java17": date(2027, 6, 30),
+    "java11.al2023": date(2029, 6, 30),
+    "java11": date(2027, 6, 30),
+    "java8.al2023": date(2029, 6, 30),
+    "java8.al2": date(2027, 6, 30),
+    "nodejs24.x": date(2028, 4, 30),
+    "nodejs22.x": date(2027, 4, 30),
+    "nodejs20.x": date(2026, 4, 30),
+    "python3.14": date(2029, 6, 30),
+    "python3.13": date(2029, 6, 30),
+    "python3.12": date(2028, 10, 31),
+    "python3.11": date(2027, 6, 30),
+    "python3.10": date(2026, 10, 31),
+    "ruby4.0": date(2029, 3, 31),
+    "ruby3.4": date(2028, 3, 31),
+    "ruby3.3": date(2027, 3, 31),
+    "ruby3.2": date(2026, 3, 31),
+    "provided.al2023": date(2029, 6, 30),
+    "provided.al2": date(2026, 7, 31),
+}
+"""The allow-list: runtime -> the deprecation date Lambda's runtime table gives it (August 2026).
+Supported strictly before that date."""
+
 DEPRECATED_RUNTIMES: dict[str, date] = {
-    "nodejs": date(2016, 10, 31),
+    "nodejs": date(2016, 8, 30),
     "nodejs4.3": date(2020, 3, 5),
-    "nodejs4.3-edge": date(2019, 4, 30),
+    "nodejs4.3-edge": date(2020, 3, 5),
     "nodejs6.10": date(2019, 8, 12),
     "nodejs8.10": date(2020, 3, 6),
     "nodejs10.x": date(2021, 7, 30),
@@ -74,7 +118,7 @@ DEPRECATED_RUNTIMES: dict[str, date] = {
     "java8": date(2024, 1, 8),
     "go1.x": date(2024, 1, 8),
     "provided": date(2024, 1, 8),
-    "dotnetcore1.0": date(2019, 7, 30),
+    "dotnetcore1.0": date(2019, 6, 27),
     "dotnetcore2.0": date(2019, 5, 30),
     "dotnetcore2.1": date(2022, 1, 5),
     "dotnetcore3.1": date(2023, 4, 3),
@@ -82,7 +126,11 @@ DEPRECATED_RUNTIMES: dict[str, date] = {
     "dotnet6": date(2024, 12, 20),
     "dotnet7": date(2024, 5, 14),
 }
-"""Runtime -> the date Lambda deprecated it (AWS's runtime table, as of December 2025)."""
+"""Runtimes Lambda has already retired -> the date it deprecated them (its runtime table's
+"Deprecated runtimes")."""
+
+RUNTIMES_PAGE = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html"
+IMAGE = "Image"
 
 
 def list_call(region: str) -> ApiCall:
@@ -143,9 +191,8 @@ def evaluate(
         name = function["FunctionName"]
         function_arn = function.get("FunctionArn") or arn("lambda", region, evidence.account_id, f"function:{name}")
         subject = Subject(FUNCTION, name, str(function_arn), region)
-        runtime = function.get("Runtime")
-        if isinstance(runtime, str) and runtime:
-            results.append(_lambda_2(subject, runtime, today))
+        if function.get("PackageType") != IMAGE:
+            results.append(_lambda_2(subject, function.get("Runtime"), today))
         policy = read(index, policy_call(region, name), absent_codes={NOT_FOUND})
         if policy.absent:
             results.append(subject.passed("Lambda.1", "The function has no resource-based policy."))
@@ -164,17 +211,35 @@ def evaluate(
             )
         )
     if not any(r.control_id == "Lambda.2" for r in results):
-        results.append(not_applicable("Lambda.2", evidence.account_id, region, "functions on a managed runtime"))
+        results.append(
+            not_applicable("Lambda.2", evidence.account_id, region, "functions on a managed runtime (.zip packages)")
+        )
     return results
 
 
-def _lambda_2(subject: Subject, runtime: str, today: date) -> CheckResult:
-    deprecated = DEPRECATED_RUNTIMES.get(runtime)
-    if deprecated is not None and deprecated <= today:
+def _lambda_2(subject: Subject, runtime: Any, today: date) -> CheckResult:
+    """Supported strictly before the deprecation date; deprecated on and after it; unknown -> MANUAL."""
+    if not isinstance(runtime, str) or not runtime:
+        return subject.manual(
+            "Lambda.2", "lambda:ListFunctions returned no Runtime for this .zip function", "the function's runtime"
+        )
+    deprecated = SUPPORTED_RUNTIMES.get(runtime) or DEPRECATED_RUNTIMES.get(runtime)
+    if deprecated is None:
+        return subject.manual(
+            "Lambda.2",
+            f"{runtime} is not a runtime this agent knows; check the Lambda runtimes page ({RUNTIMES_PAGE})",
+            "the function's runtime",
+        )
+    if deprecated <= today:
         return subject.failed(
             "Lambda.2",
             f"The function runs on {runtime}, deprecated on {deprecated.isoformat()}: no security patches.",
             Runtime=runtime,
             deprecated_on=deprecated.isoformat(),
         )
-    return subject.passed("Lambda.2", f"The function runs on {runtime}, a supported runtime.", Runtime=runtime)
+    return subject.passed(
+        "Lambda.2",
+        f"The function runs on {runtime}, a supported runtime until {deprecated.isoformat()}.",
+        Runtime=runtime,
+        deprecated_on=deprecated.isoformat(),
+    )

@@ -16,6 +16,9 @@ AuthenticatedUsers counts unless IgnorePublicAcls is on (bucket or account); a p
 allowing everyone without a restricting condition counts unless RestrictPublicBuckets is on
 (bucket or account). BlockPublicAcls and BlockPublicPolicy only stop new grants, so they do not
 neutralise existing ones.
+
+S3.5 (requests must use SSL) passes only on a policy statement that denies plain HTTP to everyone,
+for the bucket and all its objects: see `tls_gaps`.
 """
 
 from __future__ import annotations
@@ -43,7 +46,14 @@ from agent_config.checks.services._common import (
     read,
     text,
 )
-from agent_config.checks.services._policy import Statement, bool_condition, is_public_statement, statements
+from agent_config.checks.services._policy import (
+    Statement,
+    bool_condition,
+    is_public_statement,
+    principal_is_everyone,
+    resource_matches,
+    statements,
+)
 
 SERVICE = "s3"
 GLOBAL = True
@@ -286,13 +296,55 @@ def _public(control: str, mode: str, subject: Subject, exposure: Exposure) -> Ch
     return subject.passed(control, f"Neither the ACL nor the policy grants public {mode} access.", **evidence)
 
 
-def _denies_insecure_transport(statement: Statement) -> bool:
-    return (
-        statement.denies
-        and statement.covers_action("s3:GetObject")
-        and statement.covers_action("s3:PutObject")
-        and "false" in bool_condition(statement.condition, "aws:SecureTransport")
+SECURE_TRANSPORT = "aws:SecureTransport"
+TLS_ACTIONS = ("s3:GetObject", "s3:PutObject")
+_SAMPLE_OBJECT = "any/object.key"
+
+
+def tls_gaps(statement: Statement, bucket_arn: str) -> list[str] | None:
+    """What keeps `statement` from requiring TLS on the bucket: None when it is no Deny on
+    aws:SecureTransport false at all, an empty list when it requires TLS for every request.
+
+    Why each part (the compliant policy of AWS's own guidance for S3.5 and its Config rule
+    s3-bucket-ssl-requests-only: Effect Deny, Principal "*", Action s3:*, Resource the bucket and
+    bucket/*, Condition Bool aws:SecureTransport false,
+    https://repost.aws/knowledge-center/s3-bucket-policy-for-config-rule, and
+    https://docs.aws.amazon.com/securityhub/latest/userguide/s3-controls.html#s3-5):
+
+    - Principal `"*"` (or `{"AWS": "*"}`): a Deny naming one role leaves plain HTTP open to every
+      other caller, anonymous ones included;
+    - the actions must cover at least s3:GetObject and s3:PutObject (s3:* does): reading and writing
+      the data is what HTTP exposes;
+    - the resources must cover the bucket ARN and every object (`arn:...:bucket/*`); a Deny on a
+      prefix or on the bucket alone leaves the other objects reachable over HTTP (a `NotResource`
+      statement is not credited: this reads `Resource` only);
+    - no other condition key: IAM ANDs conditions, so a second key narrows the Deny to the requests
+      that also match it (an `s3:TlsVersion` test is false on plain HTTP, where the key is absent).
+    """
+    if not statement.denies or "false" not in bool_condition(statement.condition, SECURE_TRANSPORT):
+        return None
+    gaps: list[str] = []
+    if not principal_is_everyone(statement.principal):
+        gaps.append("it applies to named principals only, not to '*'")
+    if not all(statement.covers_action(action) for action in TLS_ACTIONS):
+        gaps.append("its actions do not cover s3:GetObject and s3:PutObject")
+    objects = (f"{bucket_arn}/*", f"{bucket_arn}/{_SAMPLE_OBJECT}")
+    if not any(resource_matches(pattern, bucket_arn) for pattern in statement.resources):
+        gaps.append(f"its resources do not include {bucket_arn}")
+    if not any(all(resource_matches(pattern, arn) for arn in objects) for pattern in statement.resources):
+        gaps.append(f"its resources do not include every object ({bucket_arn}/*)")
+    others = sorted(
+        {
+            str(key)
+            for clauses in statement.condition.values()
+            if isinstance(clauses, dict)
+            for key in clauses
+            if str(key).lower() != SECURE_TRANSPORT.lower()
+        }
     )
+    if others:
+        gaps.append(f"it also requires {', '.join(others)}, so it does not deny every HTTP request")
+    return gaps
 
 
 def _s3_5(subject: Subject, policy: Read, policy_statements: list[Statement]) -> CheckResult:
@@ -300,14 +352,31 @@ def _s3_5(subject: Subject, policy: Read, policy_statements: list[Statement]) ->
         return subject.failed("S3.5", "Bucket has no policy, so requests over plain HTTP are not denied.")
     if policy.doc is None:
         return subject.manual("S3.5", policy.missing or "", "the bucket policy")
-    sids = [s.label for s in policy_statements if _denies_insecure_transport(s)]
-    return subject.verdict(
-        "S3.5",
-        bool(sids),
-        "Bucket policy denies requests where aws:SecureTransport is false.",
-        "Bucket policy has no Deny statement for aws:SecureTransport false.",
-        deny_statements=sids[:5],
-    )
+    bucket_arn = subject.resource_arn or f"arn:aws:s3:::{subject.resource_id}"
+    denying: list[str] = []
+    short: list[str] = []
+    for statement in policy_statements:
+        gaps = tls_gaps(statement, bucket_arn)
+        if gaps is None:
+            continue
+        if gaps:
+            short.append(f"{statement.label[:60]} ({'; '.join(gaps)})"[:300])
+        else:
+            denying.append(statement.label)
+    if denying:
+        return subject.passed(
+            "S3.5",
+            "Bucket policy denies every request where aws:SecureTransport is false, to everyone, on the "
+            "bucket and all its objects.",
+            deny_statements=denying[:5],
+        )
+    if short:
+        return subject.failed(
+            "S3.5",
+            f"Bucket policy's Deny on aws:SecureTransport false does not cover every request: {' / '.join(short[:3])}.",
+            partial_deny_statements=short[:5],
+        )
+    return subject.failed("S3.5", "Bucket policy has no Deny statement for aws:SecureTransport false.")
 
 
 def _s3_8(subject: Subject, bpa: Read, flags: dict[str, bool] | None) -> CheckResult:

@@ -156,8 +156,12 @@ def _seed_config(ctx: SeedContext, identity: Identity) -> None:
             ),
         ),
     )
+    # Config.1 asks for the service-linked role, not a customer role such as identity.config_role_arn:
+    # a twin recording with another role would fail it. moto names the role it creates for
+    # config.amazonaws.com "AWSServiceRoleForconfig", so the recorder names AWS's ARN directly.
+    service_linked = f"arn:aws:iam::{ctx.account_id}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
     for region in (ctx.primary, ctx.secondary):
-        _recorder(ctx, region, identity.config_role_arn)
+        _recorder(ctx, region, service_linked)
     # Only the primary region's recorder is started.
     ctx.client("config", ctx.primary).start_configuration_recorder(ConfigurationRecorderName="default")
     stopped = ctx.fail(
@@ -172,6 +176,6 @@ def _seed_config(ctx: SeedContext, identity: Identity) -> None:
         stopped,
         "config-recorder",
         ctx.account_id,
-        "Recorder running for all supported resource types, global types included.",
+        "Recorder running for all supported resource types, global types included, with the service-linked role.",
         region=ctx.primary,
     )
