@@ -18,6 +18,13 @@ Control ids are AWS Security Hub control ids (``S3.8``), the ids FSBP uses. Wher
 has since added a control that covers the same requirement under a new number (``EC2.53`` and
 ``EC2.54`` for ``EC2.13`` and ``EC2.14``), the classic id stays primary and the new one is an alias.
 
+A few requirements matter to the agent's users but have no Security Hub control (secrets left in
+Lambda environment variables or EC2 user data: CodeBuild.2 and ECS.8 are the nearest, for other
+services). Those are the agent's own controls, marked ``"origin": "agent"`` and numbered in their
+own family, ``ESA.<n>`` (Enhanced Security Agent), so no one mistakes them for Security Hub's: they
+link no Security Hub control page, name no AWS Config rule, and their severity is the agent's own
+judgement (on Security Hub's scale, so scores weigh them like any other control).
+
 Frameworks map their requirements onto catalogue control ids and are kept separate from the
 controls, so adding a framework never edits a control. A requirement either names the controls that
 evaluate it, or says ``assessable: false`` and why: ``gap: "process"`` when no API can show it
@@ -68,6 +75,7 @@ from agent_config.utils.error_handling import ConfigurationError, InvalidInput
 
 __all__ = [
     "ACCOUNT_RESOURCE_TYPE",
+    "AGENT_CONTROL_PREFIX",
     "FRAMEWORK_NAMES",
     "Catalogue",
     "CatalogueError",
@@ -107,6 +115,9 @@ ALLOWED_DOC_HOSTS: Final = frozenset({"docs.aws.amazon.com", "aws.amazon.com"})
 READ_ONLY_CLI_PREFIXES: Final = ("get-", "describe-", "list-", "head-")
 
 _CONTROL_ID = r"^[A-Za-z0-9]+\.[0-9]+$"
+AGENT_CONTROL_PREFIX: Final = "ESA"
+"""The id family of the agent's own controls (``ESA.1``): never a Security Hub service prefix."""
+_SECURITY_HUB_DOCS_PATH: Final = "/securityhub/"
 _CONTROL_ID_RE: Final = re.compile(_CONTROL_ID)
 _RESOURCE_TYPE_RE: Final = re.compile(r"^AWS::[A-Za-z0-9]*::[A-Za-z0-9]+$")
 _READ_ONLY_ACTION_RE: Final = re.compile(r"^[a-z0-9-]+:(Get|List|Describe)[A-Za-z0-9]+$")
@@ -234,12 +245,14 @@ class ControlAlias(_Model):
 class Control(_Model):
     """One security control: what must hold, why it matters, how to fix it, and what a checker reads."""
 
-    id: str = Field(pattern=_CONTROL_ID, description="Security Hub control id, e.g. 'S3.8'.")
+    id: str = Field(pattern=_CONTROL_ID, description="Security Hub control id ('S3.8') or the agent's ('ESA.1').")
     title: str = Field(min_length=1)
     service: str = Field(min_length=1, description="The id's prefix, e.g. 'S3'.")
     resource_type: str = Field(description="CloudFormation type, or 'AWS::::Account' for account settings.")
-    severity: Severity = Field(description="Security Hub's current severity for the control.")
-    severity_note: str = Field(default="", description="How the severity changed over time, when it did.")
+    severity: Severity = Field(description="Security Hub's current severity (the agent's own rating for ESA.n).")
+    severity_note: str = Field(
+        default="", description="How the severity changed over time, or why the agent rated its own control so."
+    )
     risk: str = Field(min_length=1, description="The business risk when the control fails, in one sentence.")
     public_exposure: bool = Field(description="A failure exposes the resource to anyone on the internet.")
     weight: int = Field(ge=1, le=MAX_WEIGHT, description="Importance for weighted scores; see module docs.")
@@ -250,6 +263,10 @@ class Control(_Model):
     config_rule: str | None = Field(description="AWS Config managed rule, None where Security Hub uses its own.")
     iam_actions: tuple[str, ...] = Field(min_length=1, description="Read-only actions the checker needs.")
     aliases: tuple[ControlAlias, ...] = ()
+    origin: Literal["security_hub", "agent"] = Field(
+        default="security_hub",
+        description="'agent' for the agent's own controls (ESA.n), which Security Hub does not have.",
+    )
 
     @field_validator("severity")
     @classmethod
@@ -325,7 +342,11 @@ class Control(_Model):
             problems.append(f"iam_actions are not read-only: {bad_actions}")
         if len(set(self.iam_actions)) != len(self.iam_actions):
             problems.append("iam_actions has duplicates")
-        if self.documentation[0].url != security_hub_control_url(self.id):
+        if self.origin == "agent":
+            problems.extend(self._agent_control_problems())
+        elif self.id.split(".")[0] == AGENT_CONTROL_PREFIX:
+            problems.append(f"{AGENT_CONTROL_PREFIX}.n ids belong to the agent's own controls (origin 'agent')")
+        elif self.documentation[0].url != security_hub_control_url(self.id):
             problems.append("the first documentation link must be the control's Security Hub page")
         problems.extend(
             f"documentation URL not on an AWS documentation host: {link.url}"
@@ -341,6 +362,21 @@ class Control(_Model):
         problems.extend(f"alias {a.id} is the control itself" for a in self.aliases if a.id == self.id)
         if self.config_rule is not None and not re.fullmatch(r"[a-z0-9-]+", self.config_rule):
             problems.append(f"config_rule {self.config_rule!r} is not an AWS Config rule name")
+        return problems
+
+    def _agent_control_problems(self) -> list[str]:
+        """An agent control must not pass for a Security Hub one: its own id family, no Security Hub
+        page (there is none to link) and no AWS Config managed rule (none evaluates it)."""
+        problems: list[str] = []
+        if self.id.split(".")[0] != AGENT_CONTROL_PREFIX:
+            problems.append(f"an agent control's id must be {AGENT_CONTROL_PREFIX}.<n>")
+        if self.config_rule is not None:
+            problems.append("an agent control has no AWS Config managed rule")
+        problems.extend(
+            f"an agent control must not link a Security Hub control page: {link.url}"
+            for link in self.documentation
+            if _SECURITY_HUB_DOCS_PATH in link.url
+        )
         return problems
 
 

@@ -38,6 +38,7 @@ from agent_config.checks.services import (
     kms,
     rds,
     s3,
+    secrets_in_config,
     secretsmanager,
     sns,
     sqs,
@@ -85,6 +86,7 @@ SERVICE_MODULES: tuple[ServiceModule, ...] = (
     dynamodb,
     ssm,
     elb,
+    secrets_in_config,
 )
 
 

@@ -15,7 +15,8 @@ reaches any server or boto3.
   (`\\d` and `\\w` would otherwise accept non-ASCII digits and letters). A value can therefore never
   smuggle in a second command, an option (`--endpoint-url`, `--profile`, `--region`), a shell
   metacharacter, a quote, a control character or a look-alike of a real name, whatever the server
-  does with the command line.
+  does with the command line. Some are pinned to fixed values (`FIXED_VALUES`): the only instance
+  attribute read is `userData`.
 - No value may start with `-` (the CLI would read it as an option) or carry a URL scheme: the AWS
   CLI replaces a value starting with `file://`, `fileb://`, `http://` or `https://` by the content
   of that file or URL ("paramfile"), so a resource name arriving in a listing could otherwise make
@@ -53,9 +54,11 @@ READS: dict[tuple[str, str], frozenset[str]] = {
         ("cloudtrail", "get-event-selectors"): {"trail-name"},
         ("cloudtrail", "get-trail-status"): {"name"},
         ("configservice", "describe-configuration-recorder-status"): set(),
+        ("configservice", "describe-configuration-recorders"): set(),
         ("dynamodb", "describe-continuous-backups"): {"table-name"},
         ("dynamodb", "list-tables"): set(),
         ("ec2", "describe-flow-logs"): set(),
+        ("ec2", "describe-instance-attribute"): {"instance-id", "attribute"},
         ("ec2", "describe-instances"): set(),
         ("ec2", "describe-network-acls"): set(),
         ("ec2", "describe-security-groups"): set(),
@@ -127,6 +130,12 @@ def _by_service(reads: Mapping[tuple[str, str], frozenset[str]]) -> dict[str, fr
 READ_OPERATIONS: dict[str, frozenset[str]] = _by_service(READS)
 """The allowed operations by AWS CLI service (a view of `READS`)."""
 
+FIXED_VALUES: dict[tuple[str, str, str], frozenset[str]] = {
+    ("ec2", "describe-instance-attribute", "attribute"): frozenset({"userData"}),
+}
+"""(service, operation, parameter) whose value may only be one of these: the secrets check reads an
+instance's user data and nothing else of it, whatever a planning bug or a crafted id asked for."""
+
 URL_PARAMETERS: frozenset[tuple[str, str, str]] = frozenset({("sqs", "get-queue-attributes", "queue-url")})
 """(service, operation, parameter) whose value is an http(s) URL the AWS CLI does not load
 (awscli `paramfile.PARAMFILE_DISABLED`); every other value is refused if it holds `://`."""
@@ -144,6 +153,7 @@ PARAMETER_PATTERNS: dict[str, re.Pattern[str]] = {
         "bucket": r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
         "account-id": r"\d{12}",
         "snapshot-id": r"snap-[0-9a-f]{8,17}",
+        "instance-id": r"i-[0-9a-f]{8,17}",
         "db-snapshot-identifier": r"[A-Za-z][A-Za-z0-9-]{0,254}|" + _ARN,
         "db-cluster-snapshot-identifier": r"[A-Za-z][A-Za-z0-9-]{0,254}|" + _ARN,
         "attribute": r"[A-Za-z]{1,64}",
@@ -210,6 +220,11 @@ def _check_value(call: ApiCall, name: str, value: str) -> None:
         )
     if not PARAMETER_PATTERNS[name].fullmatch(value):
         raise InvalidInput(f"refused: the value of --{name} does not look like a valid {name}")
+    fixed = FIXED_VALUES.get((call.service, call.operation, name))
+    if fixed is not None and value not in fixed:
+        raise InvalidInput(
+            f"refused: --{name} of {call.service} {call.operation} may only be {', '.join(sorted(fixed))}"
+        )
 
 
 def cli_command(call: ApiCall, default_region: str) -> str:

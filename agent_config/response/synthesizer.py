@@ -200,11 +200,13 @@ class SecuritySynthesizer:
         self, finding: Finding, failing_here: set[str], admins: Mapping[Resource, list[str]]
     ) -> tuple[int, list[str]]:
         points = SEVERITY_POINTS[finding.severity]
+        control = self.catalogue.find(finding.control_id)
         if finding_kind(finding, self.catalogue) is FindingKind.THREAT_OR_VULNERABILITY:
             reasons = [f"finding severity {finding.severity.value} (as the reporting service rates it)"]
+        elif control is not None and control.origin == "agent":
+            reasons = [f"control severity {finding.severity.value} (the agent's own control and rating)"]
         else:
             reasons = [f"control severity {finding.severity.value} (AWS Security Hub)"]
-        control = self.catalogue.find(finding.control_id)
         if finding.control_id in EXPOSURE_CONTROLS or (control is not None and control.public_exposure):
             points += EXPOSURE_POINTS
             reasons.append("exposure: the failure makes the resource reachable or readable from the internet")

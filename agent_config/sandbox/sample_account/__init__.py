@@ -19,7 +19,9 @@ The world, in two regions (the first given is the *primary*, the second the *sec
   snapshot, a public unencrypted MySQL with a public snapshot, keys without rotation or pending
   deletion, a public Lambda policy, a secret without rotation, an ECR repository without
   scanning, an unencrypted topic and file system, a public SSM document, EBS default encryption
-  off, GuardDuty off;
+  off, GuardDuty off; a billing API with an access key pair and its database password in its Lambda
+  environment and a batch host whose user data exports a password and an API key (the agent's own
+  ESA.1 and ESA.2, beside twins that read the secret from Secrets Manager);
 - secondary (data platform): SSH open on `::/0`, an all-traffic group, PostgreSQL open, a bucket
   without a TLS-only policy, a world-readable dataset bucket, a key without rotation, an IMDSv1
   worker, a deprecated Lambda runtime, a public EKS endpoint, an unencrypted queue, a table
@@ -66,6 +68,7 @@ from agent_config.sandbox.local_aws import LocalAws
 from agent_config.sandbox.sample_account import (
     account,
     compute,
+    config_secrets,
     data,
     detection,
     identity,
@@ -145,6 +148,7 @@ def seed_sample_account(
     compute.seed_ebs_default_encryption(ctx)
     compute.seed_primary_compute(ctx, primary_network, iam, primary_keys)
     compute.seed_secondary_compute(ctx, secondary_network, iam, secondary_keys)
+    config_secrets.seed_config_secrets(ctx, primary_network, iam, primary_keys)
 
     data.seed_primary_data(ctx, primary_network, primary_keys)
     data.seed_secondary_data(ctx, secondary_keys)

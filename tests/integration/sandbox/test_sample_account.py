@@ -12,6 +12,7 @@ an independent statement of what must be planted, so a renamed or dropped resour
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -122,6 +123,10 @@ EXPECTED: list[tuple[str, str, str, str]] = [
     ("SNS.1", "primary", "acme-payment-events", P),
     ("EFS.1", "primary", "acme-shared-home", F),
     ("EFS.1", "primary", "acme-payments-batch", P),
+    ("ESA.1", "primary", "acme-billing-api", F),
+    ("ESA.1", "primary", "acme-billing-api-v2", P),
+    ("ESA.2", "primary", "acme-billing-batch-01", F),
+    ("ESA.2", "primary", "acme-billing-batch-02", P),
     # secondary region
     ("KMS.4", "secondary", "acme-data-legacy", F),
     ("KMS.4", "secondary", "acme-data", P),
@@ -667,6 +672,31 @@ def file_system_encrypted(s: Seeded, item: PlantedItem) -> bool:
     return bool(systems[0]["Encrypted"])
 
 
+# A name that says secret with a literal value (not an ARN, not a shell expansion), or an access key id.
+_SECRET_NAME = re.compile(r"PASSWORD|SECRET_ACCESS_KEY|API_KEY|TOKEN", re.IGNORECASE)
+
+
+def _holds_secret(name: str, value: str) -> bool:
+    value = value.strip("'\"")
+    named = bool(_SECRET_NAME.search(name)) and bool(value) and not value.startswith(("arn:", "$"))
+    return named or value.startswith("AKIA")
+
+
+def environment_holds_no_secret(s: Seeded, item: PlantedItem) -> bool:
+    configuration = s.client("lambda", item.region).get_function_configuration(FunctionName=item.resource_id)
+    variables: dict[str, str] = configuration.get("Environment", {}).get("Variables", {})
+    return not any(_holds_secret(name, value) for name, value in variables.items())
+
+
+def user_data_holds_no_secret(s: Seeded, item: PlantedItem) -> bool:
+    attribute = s.client("ec2", item.region).describe_instance_attribute(
+        InstanceId=item.resource_id, Attribute="userData"
+    )
+    script = base64.b64decode(attribute["UserData"].get("Value", "")).decode("utf-8")
+    assignments = (re.match(r"\s*(?:export\s+)?([A-Za-z_]+)=(.*)", line) for line in script.splitlines())
+    return not any(m and _holds_secret(m.group(1), m.group(2)) for m in assignments)
+
+
 def document_not_public(s: Seeded, item: PlantedItem) -> bool:
     permission = s.client("ssm", item.region).describe_document_permission(
         Name=item.resource_id, PermissionType="Share"
@@ -723,6 +753,8 @@ READERS: dict[str, Callable[[Seeded, PlantedItem], bool]] = {
     "SSM.4": document_not_public,
     "Account.2": in_an_organization,
     "ELB.1": http_redirected_to_https,
+    "ESA.1": environment_holds_no_secret,
+    "ESA.2": user_data_holds_no_secret,
 }
 
 

@@ -9,6 +9,8 @@ recorded response, and the description says exactly what was edited.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import io
 import json
 import zipfile
@@ -857,13 +859,24 @@ CLOUDTRAIL_CASES = [
 CONFIG_ROLE = "AWSServiceRoleForConfig"
 
 
-def _recorder(aws: LocalAws, region: str, start: bool) -> None:
+def _recorder(
+    aws: LocalAws,
+    region: str,
+    start: bool,
+    role: str = f"aws-service-role/config.amazonaws.com/{CONFIG_ROLE}",
+    only: tuple[str, ...] = (),
+) -> None:
+    """A recorder with the service-linked role recording everything, unless `role` (a role path and
+    name) or `only` (the resource types it records) say otherwise."""
+    group: dict[str, Any] = {"allSupported": True, "includeGlobalResourceTypes": region == PRIMARY}
+    if only:
+        group = {"allSupported": False, "resourceTypes": list(only)}
     config = aws.client("config", region)
     config.put_configuration_recorder(
         ConfigurationRecorder={
             "name": "default",
-            "roleARN": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/config.amazonaws.com/{CONFIG_ROLE}",
-            "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": region == PRIMARY},
+            "roleARN": f"arn:aws:iam::{ACCOUNT}:role/{role}",
+            "recordingGroup": group,
         }
     )
     if start:
@@ -899,7 +912,34 @@ CONFIG_CASES = [
         lambda aws: _recorder(aws, PRIMARY, start=True),
         deny=calls("configservice describe-configuration-recorder-status"),
     ),
+    Case(
+        "misconfigured",
+        "Both recorders are recording, neither as Config.1 asks: us-east-1's uses a customer role "
+        "(acme-config-recorder); eu-west-1's uses the service-linked role but records only S3 buckets, "
+        "and its last recording failed. Edited: eu-west-1 lastStatus FAILURE (moto reports PENDING).",
+        each(
+            _recorder,
+            (PRIMARY, True, "acme-config-recorder"),
+            (SECONDARY, True, f"aws-service-role/config.amazonaws.com/{CONFIG_ROLE}", ("AWS::S3::Bucket",)),
+        ),
+        regions=(PRIMARY, SECONDARY),
+        rewrite=lambda call, response: _last_status_failed(call, response, SECONDARY),
+    ),
+    Case(
+        "settings-denied",
+        "Recording with the service-linked role, but config:DescribeConfigurationRecorders is denied "
+        "(synthesised AccessDeniedException): the role and the resource types are unknown, so MANUAL.",
+        lambda aws: _recorder(aws, PRIMARY, start=True),
+        deny=calls("configservice describe-configuration-recorders"),
+    ),
 ]
+
+
+def _last_status_failed(call: ApiCall, response: dict[str, Any], region: str) -> dict[str, Any]:
+    if call.operation == "describe-configuration-recorder-status" and call.region == region:
+        for status in response.get("ConfigurationRecordersStatus", []):
+            status["lastStatus"] = "FAILURE"
+    return response
 
 
 def _detector(aws: LocalAws, region: str, enabled: bool) -> None:
@@ -1673,6 +1713,169 @@ SSM_CASES = [
 ]
 
 
+# =============================================================================================
+# Secrets in configuration (the agent's own ESA.1 and ESA.2)
+# =============================================================================================
+
+EXAMPLE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+EXAMPLE_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY"
+"""AWS's documented example key pair: shaped like live credentials, valid nowhere."""
+CLEAN_USER_DATA = (
+    "#!/bin/bash\n"
+    "# the password is read at boot, never written here\n"
+    "DB_PASSWORD=$(aws secretsmanager get-secret-value --secret-id prod/web-db --query SecretString --output text)\n"
+    "export DB_PASSWORD\n"
+    "export LOG_LEVEL=info\n"
+    "export TOKEN_TTL=3600\n"
+    "export PASSWORD_MIN_LENGTH=14\n"
+    "systemctl start acme-web\n"
+)
+LEAKY_USER_DATA = (
+    "#!/bin/bash\n"
+    "yum install -y acme-web\n"
+    "export DB_PASSWORD='Acme-Web-Pw-3kq9x7'\n"
+    "export PAYMENTS_API_KEY=acme-live-api-5c8e1d3b9f\n"
+    "systemctl start acme-web\n"
+)
+PRIVATE_KEY_USER_DATA = (
+    "#!/bin/bash\n"
+    "cat > /etc/ssl/private/acme.key <<'KEY'\n"
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "ACME-GOLDEN-CASE-NOT-A-REAL-KEY\n"
+    "-----END OPENSSH PRIVATE KEY-----\n"
+    "KEY\n"
+)
+MULTIPART_USER_DATA = (
+    'Content-Type: multipart/mixed; boundary="==BOUNDARY=="\n'
+    "MIME-Version: 1.0\n"
+    "\n"
+    "--==BOUNDARY==\n"
+    'Content-Type: text/cloud-config; charset="us-ascii"\n'
+    "\n"
+    "#cloud-config\n"
+    "package_update: true\n"
+    "\n"
+    "--==BOUNDARY==\n"
+    'Content-Type: text/x-shellscript; charset="us-ascii"\n'
+    "Content-Transfer-Encoding: base64\n"
+    "\n"
+    + base64.b64encode(b"#!/bin/bash\nexport REPORTS_DB_PASSWORD=Acme-Reports-Pw-8d2m\n").decode("ascii")
+    + "\n--==BOUNDARY==--\n"
+)
+
+
+def _configured_function(aws: LocalAws, name: str, variables: dict[str, str] | None) -> None:
+    kwargs: dict[str, Any] = {"Environment": {"Variables": variables}} if variables else {}
+    aws.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=f"arn:aws:iam::{ACCOUNT}:role/acme-lambda",
+        Handler="index.handler",
+        Code={"ZipFile": zipped_handler()},
+        **kwargs,
+    )
+
+
+def _booted(aws: LocalAws, name: str, user_data: str | bytes | None) -> None:
+    kwargs: dict[str, Any] = {"UserData": user_data} if user_data is not None else {}
+    aws.client("ec2").run_instances(
+        ImageId=AMI,
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}],
+        **kwargs,
+    )
+
+
+def secrets_passing(aws: LocalAws) -> None:
+    service_role(aws, "acme-lambda", "lambda.amazonaws.com")
+    _secrets_twins(aws)
+
+
+def _secrets_twins(aws: LocalAws) -> None:
+    _configured_function(
+        aws,
+        "acme-billing-api-v2",
+        {
+            "DB_SECRET_ARN": f"arn:aws:secretsmanager:{PRIMARY}:{ACCOUNT}:secret:prod/billing-db-AbCdEf",
+            "DB_PASSWORD_PARAM": "/acme/prod/billing-db-password",
+            "LOG_LEVEL": "INFO",
+            "TOKEN_TTL": "3600",
+            "PASSWORD_MIN_LENGTH": "14",
+            "SECRETS_EXTENSION_HTTP_PORT": "2773",
+        },
+    )
+    _configured_function(aws, "acme-resize", None)
+    _booted(aws, "acme-web-2", CLEAN_USER_DATA)
+    _booted(aws, "acme-batch-1", None)
+
+
+def secrets_failing(aws: LocalAws) -> None:
+    service_role(aws, "acme-lambda", "lambda.amazonaws.com")
+    _secrets_leaks(aws)
+
+
+def _secrets_leaks(aws: LocalAws) -> None:
+    _configured_function(
+        aws,
+        "acme-billing-api",
+        {
+            "AWS_ACCESS_KEY_ID": EXAMPLE_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": EXAMPLE_SECRET_KEY,
+            "DB_PASSWORD": "Acme-Billing-Pw-7f3k9q2z",
+            "LOG_LEVEL": "INFO",
+        },
+    )
+    _booted(aws, "acme-web-1", LEAKY_USER_DATA)
+
+
+def secrets_many(aws: LocalAws) -> None:
+    service_role(aws, "acme-lambda", "lambda.amazonaws.com")
+    _secrets_twins(aws)
+    _secrets_leaks(aws)
+    _configured_function(aws, "acme-reports", {"DATABASE_URL": "postgres://reports:Acme-Rp-2v8n@db.internal:5432/r"})
+    _configured_function(aws, "acme-flags", {"LOG_LEVEL": "WARNING", "FEATURE_FLAGS": "beta,dark-mode"})
+    _configured_function(aws, "acme-notify", {"CONFIG": '{"channel": "#ops", "slack_token": "acme-notify-9q7w"}'})
+    _booted(aws, "acme-build-1", gzip.compress(PRIVATE_KEY_USER_DATA.encode("ascii"), mtime=0))
+    _booted(aws, "acme-reports-1", MULTIPART_USER_DATA)
+    _booted(aws, "acme-appliance-1", b"\x00\x01ACME\xfe\xff\x00binary-blob")
+    _booted(aws, "acme-worker-1", "#cloud-config\npackage_update: true\nruncmd:\n  - systemctl start acme-worker\n")
+
+
+SECRETS_IN_CONFIG_CASES = [
+    Case(
+        "passing",
+        "acme-billing-api-v2 keeps a Secrets Manager ARN, an SSM parameter name and settings about "
+        "secrets (TOKEN_TTL, PASSWORD_MIN_LENGTH, SECRETS_EXTENSION_HTTP_PORT) in its environment; "
+        "acme-resize has none (no result). acme-web-2's user data reads its password from Secrets "
+        "Manager at boot; acme-batch-1 has no user data (no result).",
+        secrets_passing,
+    ),
+    Case(
+        "failing",
+        "acme-billing-api holds AWS's example access key pair and a database password in its "
+        "environment; acme-web-1's user data exports a database password and an API key.",
+        secrets_failing,
+    ),
+    Case("empty", "No functions and no instances.", nothing),
+    Case(
+        "many",
+        "The passing and failing resources plus: a password inside a DATABASE_URL, a function with only "
+        "settings, a token inside a JSON CONFIG value; gzip-compressed user data with a private key, "
+        "MIME multi-part user data whose base64 shell part exports a password, binary user data "
+        "(MANUAL) and a clean cloud-config.",
+        secrets_many,
+    ),
+    Case(
+        "denied",
+        "lambda:ListFunctions and ec2:DescribeInstanceAttribute denied (synthesised AccessDeniedException "
+        "and UnauthorizedOperation): ESA.1 and ESA.2 must be MANUAL, naming them.",
+        secrets_failing,
+        deny=calls("lambda list-functions", "ec2 describe-instance-attribute"),
+    ),
+]
+
+
 CASES: dict[str, list[Case]] = {
     "iam": IAM_CASES,
     "s3": S3_CASES,
@@ -1693,4 +1896,5 @@ CASES: dict[str, list[Case]] = {
     "dynamodb": DYNAMODB_CASES,
     "ssm": SSM_CASES,
     "elb": ELB_CASES,
+    "secrets_in_config": SECRETS_IN_CONFIG_CASES,
 }

@@ -41,6 +41,8 @@ CATALOGUE_ONLY_OUTSIDE_FSBP = [
     "EC2.14",
     "KMS.4",
     "Account.2",
+    "ESA.1",
+    "ESA.2",
 ]
 
 
