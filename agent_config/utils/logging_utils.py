@@ -13,6 +13,7 @@ says secret, such as `"SecretString": "..."`).
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -116,10 +117,25 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None, *, to_s
     """
     global _configured  # noqa: PLW0603 - process-wide logging state, like the logging module's own
     _configured = True
-    numeric = logging.getLevelName(level.upper())
-    if not isinstance(numeric, int):
-        numeric = logging.INFO
+    numeric = _level(level)
     output: Any = stream or _StandardStream("stderr" if to_stderr else "stdout")
+    _configure_structlog(numeric, output)
+    handler = logging.StreamHandler(output)
+    handler.setFormatter(_MaskingFormatter())
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(max(numeric, logging.WARNING))
+    # The MCP SDK logs every non-JSON line a server prints on stdout as an error with a traceback;
+    # we tolerate those lines (see integrations), so keep them out of the logs.
+    logging.getLogger("mcp.client.stdio").setLevel(logging.CRITICAL)
+
+
+def _level(name: str) -> int:
+    numeric = logging.getLevelName(name.upper())
+    return numeric if isinstance(numeric, int) else logging.INFO
+
+
+def _configure_structlog(level: int, output: Any) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -129,18 +145,10 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None, *, to_s
             mask_secrets,
             structlog.processors.JSONRenderer(sort_keys=False),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=output),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(output)
-    handler.setFormatter(_MaskingFormatter())
-    root = logging.getLogger()
-    root.handlers = [handler]
-    root.setLevel(max(numeric, logging.WARNING))
-    # The MCP SDK logs every non-JSON line a server prints on stdout as an error with a traceback;
-    # we tolerate those lines (see integrations), so keep them out of the logs.
-    logging.getLogger("mcp.client.stdio").setLevel(logging.CRITICAL)
 
 
 def ensure_logging_configured(level: str) -> None:
@@ -163,3 +171,9 @@ def bind_request(request_id: str | None, session_id: str | None) -> None:
     """Attach the request and session ids to every log line of this invocation."""
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id, session_id=session_id)
+
+
+# Masking from the first import on: structlog's own defaults print whatever they are given, so a
+# line logged before anyone calls `configure_logging` (a library import, a test run without the
+# CLI) would carry secrets in clear. The standard library's root logger is left to its owner.
+_configure_structlog(_level(os.environ.get("LOG_LEVEL", "INFO")), _StandardStream("stdout"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 
 import pytest
 
@@ -137,3 +139,16 @@ def test_default_output_follows_the_current_standard_stream(monkeypatch: pytest.
 
     # THEN it reaches the stream in place now, and nothing is written to the closed one
     assert '"event": "two"' in second.getvalue()
+
+
+def test_lines_logged_before_any_set_up_are_masked_too() -> None:
+    # GIVEN a fresh interpreter where nobody has called configure_logging
+    code = (
+        "from agent_config.utils.logging_utils import get_logger; "
+        f"get_logger('early').warning('imported', key='{ACCESS_KEY_ID}', secret='{SECRET_KEY}')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+
+    # THEN the line is there, masked
+    assert '"event": "imported"' in done.stdout
+    _assert_clean(done.stdout + done.stderr)
