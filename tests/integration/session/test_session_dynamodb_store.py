@@ -8,10 +8,11 @@ all land, and a missing table or a dead endpoint gives a typed "unavailable" the
 
 from __future__ import annotations
 
+import multiprocessing
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
 
@@ -169,6 +170,35 @@ def test_twenty_concurrent_writers_to_one_session_all_land(make_store, make_big_
         f"writes by attempts needed {dict(sorted(attempts.items()))}"
     )
     assert totals["session_writes"] == 2 * WRITERS
+
+
+def _write_from_another_process(endpoint_url: str, table: str, index: int, start_at: float) -> int:
+    """One Lambda container's turn, in its own process: its own client, its own clock, one write."""
+    from tests.integration.session.conftest import big_assessment, make_client
+
+    manager = SessionManager(DynamoDBSessionStore(table, make_client(endpoint_url)))
+    time.sleep(max(0.0, start_at - time.time()))  # all processes start writing together
+    manager.record_assessment("sess-procs", big_assessment(f"asm-p{index:02d}", 2_000, seed=index))
+    return manager.store.stats.snapshot().get("conflicts", 0)
+
+
+def test_twenty_writer_processes_to_one_session_all_land(session_aws, table, make_store):
+    # GIVEN twenty processes (as twenty Lambda containers) writing to one session at the same moment
+    start_at = time.time() + 5.0
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=WRITERS, mp_context=context) as pool:
+        futures = [
+            pool.submit(_write_from_another_process, session_aws.endpoint_url, table, i, start_at)
+            for i in range(WRITERS)
+        ]
+        conflicts = sum(future.result(timeout=180) for future in futures)
+
+    # THEN every assessment is in the session, none overwrote another
+    reader = SessionManager(make_store())
+    landed = sorted(s.assessment_id for s in reader.assessments("sess-procs"))
+    assert landed == [f"asm-p{i:02d}" for i in range(WRITERS)]
+    assert reader.store.read_session("sess-procs").version == WRITERS
+    print(f"\n{WRITERS} writer processes: {conflicts} conflicts, all re-read and merged")
 
 
 def test_a_missing_table_gives_a_typed_unavailable_the_answer_can_explain(session_aws, client_for):
