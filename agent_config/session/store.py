@@ -473,7 +473,8 @@ class SessionStore(ABC):
         (their items stay readable by id until they expire)."""
         assessments = state.assessments[-self.settings.max_assessments :]
         state = state.model_copy(update={"assessments": assessments})
-        while len(state.model_dump_json()) > ITEM_LIMIT_BYTES - _META_MARGIN_BYTES and state.assessments:
+        # DynamoDB counts UTF-8 bytes; pydantic's JSON bytes are exactly what is stored.
+        while len(state.model_dump_json().encode()) > ITEM_LIMIT_BYTES - _META_MARGIN_BYTES and state.assessments:
             state = state.model_copy(update={"assessments": state.assessments[1:]})
         return state
 
