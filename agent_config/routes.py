@@ -41,15 +41,18 @@ REGION_LIST_PATTERN = r"^[a-z0-9, -]{1,200}$"
 SERVICE_LIST_PATTERN = r"^[a-z0-9, -]{1,200}$"
 SERVICES_TEXT = (
     "s3, ec2, iam, rds, kms, lambda, cloudtrail, config, guardduty, secretsmanager, ecr, eks, "
-    "elasticfilesystem (efs), elb (application load balancers), sns, sqs, dynamodb, ssm, account"
+    "efs (elasticfilesystem), elb (application load balancers), sns, sqs, dynamodb, ssm, account, "
+    "secrets-in-config (secrets in Lambda environment variables and EC2 user data)"
 )
 SERVICE_ALIASES = {
-    "efs": "elasticfilesystem",
+    "elasticfilesystem": "efs",
     "awsconfig": "config",
     "secrets": "secretsmanager",
     "elbv2": "elb",
     "alb": "elb",
     "elasticloadbalancing": "elb",
+    "secrets-in-config": "secrets_in_config",
+    "secrets-in-configuration": "secrets_in_config",
 }
 FRAMEWORKS = ("well-architected", "fsbp", "cis")
 FRAMEWORK_ALIASES = {"wa": "well-architected", "wellarchitected": "well-architected", "aws-fsbp": "fsbp"}
