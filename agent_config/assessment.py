@@ -68,7 +68,12 @@ async def run_assessment(
     findings = findings_from_results(results, account_id, _evidence_source(report), observed_at=called_at)
     server_findings, server_degraded = normalise_security_server(server_results, account_id, called_at=called_at)
     findings += [f for f in server_findings if in_scope(f, request.services)]
-    degraded = [*report.degraded, *server_degraded, *_caps(regions, report, request, kwargs)]
+    degraded = [
+        *report.degraded,
+        *server_degraded,
+        *capped_findings(server_results),
+        *_caps(regions, report, request, kwargs),
+    ]
     assessment = SecuritySynthesizer().synthesize_security_assessment(
         findings, degraded, assessment_id=new_assessment_id()
     )
@@ -131,6 +136,35 @@ def normalise_security_server(
                 )
             )
     return findings, degraded
+
+
+def capped_findings(results: Sequence[ToolResult]) -> list[DegradedSource]:
+    """A note for every findings source that returned as many findings as were asked for.
+
+    The Security server's `GetSecurityFindings` returns at most `max_findings`, gives no total and
+    cannot sort (see `orchestration.planner`), so an answer at the cap may be missing findings,
+    and which ones is up to the service: the answer must say so rather than look complete.
+    """
+    notes = []
+    for result in results:
+        if not result.ok or result.call.tool != security_server.GET_SECURITY_FINDINGS:
+            continue
+        cap = result.call.arguments.get("max_findings")
+        payload = result.payload
+        found = payload.get("findings") if isinstance(payload, dict) else None
+        if not isinstance(cap, int) or not isinstance(found, list) or len(found) < cap:
+            continue
+        source = str(result.call.arguments.get("service", ""))
+        region = str(result.call.arguments.get("region", ""))
+        notes.append(
+            DegradedSource(
+                server=result.call.server,
+                reason=f"{source} findings in {region}: showing the first {cap} the service returned (the most it "
+                "is asked for; the Security server cannot sort them by severity or count the rest): more may be "
+                f"in {security_server.SECURITY_SERVICES.get(source, source)}",
+            )
+        )
+    return notes
 
 
 def _normalise(result: ToolResult, region: str, account_id: str, when: datetime) -> list[Finding]:

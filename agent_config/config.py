@@ -30,7 +30,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agent_config.interfaces import ServerRole
+from agent_config.interfaces import ServerRole, is_region_code
 from agent_config.utils.error_handling import ConfigurationError
 
 ENV_PREFIX = "SECURITY_AGENT__"
@@ -40,6 +40,9 @@ SSM_PARAMETER_ENV = "SECURITY_AGENT_SSM_PARAMETER"
 ENVIRONMENT_ENV = "SECURITY_AGENT_ENVIRONMENT"
 
 DEFAULT_KNOWLEDGE_URL = "https://knowledge-mcp.global.api.aws"
+KNOWLEDGE_TIMEOUT_S = 5.0
+"""The remote Knowledge server's default connect and call timeouts (one retry): documentation is
+optional to an answer, and its offline fallback has to run after a failed attempt within the budget."""
 DEFAULT_REGIONS = ("us-east-1",)
 SECRET_CACHE_SECONDS = 300
 
@@ -100,13 +103,31 @@ class CircuitBreakerConfig(_Config):
 
 
 class HealthCheckConfig(_Config):
-    enabled: bool = True
+    enabled: bool = Field(
+        default=True,
+        description="False: `/health` does not probe the server (no connection is opened for it) and "
+        "reports it as not checked, e.g. for a metered remote endpoint.",
+    )
     timeout_s: float = Field(default=5.0, gt=0)
 
 
 class TimeoutConfig(_Config):
     connect_s: float = Field(default=15.0, gt=0, description="Start-up and handshake.")
     call_s: float = Field(default=25.0, gt=0, description="One tool call, capped by the deadline.")
+
+
+class RegionOverride(_Config):
+    """What changes for calls about one Region (`region_specific`): a Regional endpoint of a remote
+    server, or the environment of a stdio server started for that Region."""
+
+    url: str | None = Field(default=None, description="streamable_http only; https, as `url`.")
+    env: dict[str, str] = Field(default_factory=dict, description="stdio only; merged over `env`.")
+
+    @model_validator(mode="after")
+    def _safe_url(self) -> RegionOverride:
+        if self.url is not None:
+            _require_safe_url(self.url)
+        return self
 
 
 class MCPServerConfig(_Config):
@@ -134,9 +155,16 @@ class MCPServerConfig(_Config):
     max_concurrency: int = Field(default=4, ge=1, le=64)
     max_payload_bytes: int = Field(default=2_000_000, ge=1024)
     fallback: str | None = Field(default=None, description="Server to use when this one is unavailable.")
-    feature_flags: dict[str, bool] = Field(default_factory=dict)
-    region_specific: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-region overrides of 'url' and 'env'."
+    feature_flags: dict[str, bool] = Field(
+        default_factory=dict,
+        description="Per tool of this server, by its name: false turns the tool off. Its calls are not "
+        "sent (they are answered 'skipped', so the answer says what is missing and why), and `/health` "
+        "does not report it missing. For a tool known to misbehave, or one an endpoint must not be asked.",
+    )
+    region_specific: dict[str, RegionOverride] = Field(
+        default_factory=dict,
+        description="Per-Region overrides of 'url' (streamable_http) or 'env' (stdio), applied to calls "
+        "whose arguments name that Region; each Region gets its own connection.",
     )
 
     @model_validator(mode="after")
@@ -151,12 +179,33 @@ class MCPServerConfig(_Config):
             _require_safe_url(self.url)
         if self.auth.kind is not AuthKind.NONE and self.transport is not Transport.STREAMABLE_HTTP:
             raise ValueError("auth applies to streamable_http servers only")
+        for region, override in self.region_specific.items():
+            if not is_region_code(region):
+                raise ValueError(f"region_specific: {region!r} is not an AWS Region code (e.g. eu-west-1)")
+            if override.url is not None and self.transport is not Transport.STREAMABLE_HTTP:
+                raise ValueError(f"region_specific.{region}.url applies to streamable_http servers only")
+            if override.env and self.transport is not Transport.STDIO:
+                raise ValueError(f"region_specific.{region}.env applies to stdio servers only")
+        if any(not tool.strip() for tool in self.feature_flags):
+            raise ValueError("feature_flags: keys are tool names and cannot be empty")
         return self
 
     def url_for(self, region: str | None) -> str | None:
-        override = self.region_specific.get(region or "", {})
-        url = override.get("url", self.url)
-        return str(url) if url is not None else None
+        """The endpoint for calls about `region`: its `region_specific` url, else `url`."""
+        override = self.region_specific.get(region or "")
+        return override.url if override is not None and override.url is not None else self.url
+
+    def for_region(self, region: str | None) -> MCPServerConfig:
+        """This server as calls about `region` reach it: `self` when nothing is overridden for that
+        Region, else a copy with its url and env (both validated when the configuration loaded)."""
+        override = self.region_specific.get(region or "")
+        if override is None:
+            return self
+        return self.model_copy(update={"url": self.url_for(region), "env": {**self.env, **override.env}})
+
+    def tool_enabled(self, tool: str) -> bool:
+        """False when `feature_flags` turns `tool` off; tools not named there are on."""
+        return self.feature_flags.get(tool, True)
 
 
 def _require_safe_url(url: str) -> None:
@@ -181,7 +230,11 @@ def _is_loopback(host: str) -> bool:
 class Features(_Config):
     """Feature flags: each turns a capability off without a code change."""
 
-    knowledge_fallback: bool = Field(default=True, description="Use the offline Knowledge server on failure.")
+    knowledge_fallback: bool = Field(
+        default=True,
+        description="A Knowledge server's `fallback` (the offline one) answers when it fails; false: never "
+        "(the answer then keeps the catalogue's own documentation links).",
+    )
     direct_api_fallback: bool = Field(default=True, description="Collect evidence with boto3 if aws_api fails.")
     session_history: bool = True
     metrics: bool = True
@@ -244,6 +297,10 @@ def default_layer() -> dict[str, Any]:
                 "transport": "streamable_http",
                 "url": DEFAULT_KNOWLEDGE_URL,
                 "fallback": "knowledge_offline",
+                # Short: a documentation search that has not answered in 5 s will not, and the
+                # offline fallback must still fit the Lambda's budget after it (README).
+                "timeouts": {"connect_s": KNOWLEDGE_TIMEOUT_S, "call_s": KNOWLEDGE_TIMEOUT_S},
+                "retry": {"max_attempts": 2, "base_delay_s": 0.2, "max_delay_s": 1.0},
             },
             "knowledge_offline": {
                 "role": "knowledge",

@@ -103,7 +103,7 @@ class ServerHealth(_Model):
     name: str
     role: ServerRole
     transport: str
-    reachable: bool
+    reachable: bool | None = Field(description="None when not probed (its health check is turned off).")
     latency_ms: float | None = None
     tools: list[str] = Field(default_factory=list)
     circuit: str = "closed"

@@ -111,7 +111,13 @@ def get_health() -> AgentAnswer:
 )
 def get_security_services(region: RegionQuery = None) -> AgentAnswer:
     return _operate(
-        lambda actions, ctx: actions.security_services(ctx.orchestrator, ctx.deadline, _region(ctx, region))
+        lambda actions, ctx: actions.security_services(
+            ctx.orchestrator,
+            ctx.deadline,
+            _region(ctx, region),
+            direct=ctx.direct,
+            use_direct_fallback=ctx.config.features.direct_api_fallback,
+        )
     )
 
 

@@ -5,7 +5,8 @@ Three roles:
 - **Lambda execution role** (trusted by `lambda.amazonaws.com`): write its own log group, use its
   own sessions table, read its own SSM parameters and secrets (by name prefix), and, for the
   direct-API fallback, exactly the read actions of the check catalogue
-  (`load_catalogue().required_iam_actions()`), so the policy and the checks cannot drift apart.
+  (`load_catalogue().required_iam_actions()`) and of the security-services fallback
+  (`direct_security.IAM_ACTIONS`), so the policy and the code cannot drift apart.
   Each of those actions is scoped to the ARNs AWS allows (`iam_resource_types.json`); the ones AWS
   authorizes only on `"*"` are in one statement, each with its reason in the plan's notes.
   The trust policy carries no `aws:SourceAccount` condition: Lambda does not send one when it
@@ -30,7 +31,7 @@ from agent_config.session.table import REQUIRED_IAM_ACTIONS
 PolicyDocument = dict[str, Any]
 
 VERSION: Final = "2012-10-17"
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z]+)\}")
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 SESSION_TABLE_ACTIONS: Final = tuple(sorted(REQUIRED_IAM_ACTIONS))
 """What the session store says it needs on its table (derived, like the read actions)."""
 LOG_ACTIONS: Final = ("logs:CreateLogStream", "logs:PutLogEvents")

@@ -42,6 +42,7 @@ from agent_config.config import (
 )
 from agent_config.deploy import iam
 from agent_config.deploy.errors import DeployError
+from agent_config.integrations.direct_security import IAM_ACTIONS as SECURITY_FALLBACK_ACTIONS
 from agent_config.interfaces import ServerRole
 from agent_config.schema import Route, routes_from_schema
 from agent_config.session.table import TTL_ATTRIBUTE, table_definition
@@ -625,7 +626,8 @@ def build_plan(
     *,
     check_model: bool = True,
 ) -> DeployPlan:
-    """The complete plan for `settings`; `schema` is the OpenAPI schema, `read_actions` the catalogue's.
+    """The complete plan for `settings`; `schema` is the OpenAPI schema, `read_actions` the catalogue's
+    (the role also gets the security-services fallback's, `direct_security.IAM_ACTIONS`).
 
     `check_model=False` skips the model/Region check, for the modes that use the plan's names only
     (--validate, --destroy): they must work on a stack whatever --model the person passes now.
@@ -695,7 +697,10 @@ def build_plan(
         secret_arn_pattern=f"arn:{p}:secretsmanager:{region}:{account}:secret:{name}/*",
         agentcore_runtime_arns=_runtime_arns(s),
     )
-    fallback_policy, star = iam.direct_api_policy(read_actions, p, account)
+    # The direct reads: the checks' evidence, and the security services' status and findings when the
+    # Security server is not deployed (each list derived from the code that makes the calls).
+    fallback_actions = sorted(set(read_actions) | set(SECURITY_FALLBACK_ACTIONS))
+    fallback_policy, star = iam.direct_api_policy(fallback_actions, p, account)
     lambda_role = RoleSpec(
         name=f"{name}-lambda-role",
         arn=f"arn:{p}:iam::{account}:role/{name}-lambda-role",

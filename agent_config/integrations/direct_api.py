@@ -94,6 +94,11 @@ class DirectApi:
             factory = self._factory
         return factory(service, region)
 
+    def client(self, service: str, region: str) -> Any:
+        """A boto3 client of this path (made once, then shared), for the other direct readers
+        (`direct_security`): one set of clients per warm container, not one per reader."""
+        return self._client(service, region)
+
     async def collect(
         self, calls: Sequence[ApiCall], default_region: str, deadline: Deadline | None = None
     ) -> list[EvidenceItem]:

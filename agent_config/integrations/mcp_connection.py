@@ -14,11 +14,21 @@ and the next use reconnects.
 A streamable-HTTP server that restarted (or expired the session) answers HTTP 404 to the old
 `Mcp-Session-Id` while the connection still looks alive, so death is not the only signal: a tool
 call that carried a session id and got 404 discards the session, reconnects and is sent once more.
+
+HTTP statuses are attributed per call, not per connection. The SDK reports every refused request
+as the same "Server returned an error response", so the status is read by an httpx response hook;
+but many calls share one connection concurrently, and a status kept on the connection would let one
+call's 429 be blamed on another (or be wiped by a call starting in between). Each call therefore
+puts a fresh `_HttpRefusal` in a `ContextVar` before it sends: the SDK (2.x) snapshots the sender's
+context with every message it queues (`ContextSendStream`) and runs the HTTP POST for that message
+in a copy of it, so the hook, running in that copy, finds the calling call's record. The connection's
+own task (handshake, the server-event GET stream) runs in a context holding the connection's record.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import importlib
 import json
 import os
@@ -60,6 +70,20 @@ _MCP_ERROR_KINDS: dict[int, ErrorKind] = {
     METHOD_NOT_FOUND: ErrorKind.VALIDATION,
     INVALID_PARAMS: ErrorKind.VALIDATION,
 }
+
+
+@dataclass
+class _HttpRefusal:
+    """Why the server refused the HTTP requests of one call (or of one connection's handshake)."""
+
+    error: tuple[ErrorKind, int] | None = None
+    """The kind and status of the last refusal (401, 429, 503...)."""
+    session_lost: bool = False
+    """The last refused request carried a session id and got 404: the server forgot the session."""
+
+
+_REFUSAL: contextvars.ContextVar[_HttpRefusal | None] = contextvars.ContextVar("mcp_http_refusal", default=None)
+"""The record of the call whose HTTP requests are in flight in this context (see the module doc)."""
 
 
 @dataclass(frozen=True)
@@ -112,9 +136,8 @@ class MCPConnection:
         self._stop: asyncio.Event | None = None
         self._failure: BaseException | None = None
         self._lock: asyncio.Lock | None = None
-        self._http_error: tuple[ErrorKind, int] | None = None
-        self._session_lost = False
-        """The last refused HTTP request carried a session id and got 404: the session is gone."""
+        self._refusal = _HttpRefusal()
+        """Refusals seen outside any call: the handshake and the connection's own requests."""
         self.connect_count = 0
 
     @property
@@ -134,9 +157,14 @@ class MCPConnection:
 
     async def _connect(self, timeout_s: float) -> mcp.Client:
         self._ready, self._stop, self._failure = asyncio.Event(), asyncio.Event(), None
-        self._http_error = None
-        self._session_lost = False
-        self._owner = asyncio.create_task(self._own_session(), name=f"mcp-connection-{self.name}")
+        self._refusal = _HttpRefusal()
+        # The owner task outlives the call that opened the connection: it must not inherit (and
+        # later write into) that call's refusal record, so it runs with the connection's own.
+        owner_context = contextvars.copy_context()
+        owner_context.run(_REFUSAL.set, self._refusal)
+        self._owner = asyncio.create_task(
+            self._own_session(), name=f"mcp-connection-{self.name}", context=owner_context
+        )
         try:
             await asyncio.wait_for(self._ready.wait(), timeout=timeout_s)
         except TimeoutError as exc:
@@ -148,7 +176,11 @@ class MCPConnection:
         if self._client is None:
             failure = self._failure
             await self._discard()
-            error = self._classify(failure) if failure is not None else ConnectionFailure("connection closed")
+            error = (
+                self._classify(failure, self._refusal)
+                if failure is not None
+                else ConnectionFailure("connection closed")
+            )
             raise error_of_kind(
                 error.kind, f"{self.name}: could not connect: {error.message}", detail=self._stderr_tail()
             ) from failure
@@ -204,25 +236,29 @@ class MCPConnection:
 
     async def _observe_response(self, response: httpx2.Response) -> None:
         """Remember why the server refused a request: the SDK reports every HTTP error the same way
-        ("Server returned an error response"), so the status (401, 429, 503...) is read here."""
+        ("Server returned an error response"), so the status (401, 429, 503...) is read here, into
+        the record of the call that sent the request (the module doc says how it is found)."""
         if response.status_code < 400:
             return
         aws_code = response.headers.get("x-amzn-errortype", "").split(":")[0]
         kind = kind_for_aws_code(aws_code) or kind_for_http_status(response.status_code)
-        self._http_error = (kind, response.status_code)
-        self._session_lost = response.status_code == 404 and bool(response.request.headers.get(_SESSION_HEADER))
+        refusal = _REFUSAL.get() or self._refusal
+        refusal.error = (kind, response.status_code)
+        refusal.session_lost = response.status_code == 404 and bool(response.request.headers.get(_SESSION_HEADER))
 
-    def _classify(self, exc: BaseException) -> AgentError:
+    def _classify(self, exc: BaseException, refusal: _HttpRefusal) -> AgentError:
+        """`exc` as a typed error; an HTTP status the server gave this call (`refusal`) decides."""
+        http_error = refusal.error
         leaf = exc
         while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
             leaf = leaf.exceptions[0]
-        if isinstance(leaf, mcp.MCPError) and leaf.code in _MCP_ERROR_KINDS and self._http_error is None:
+        if isinstance(leaf, mcp.MCPError) and leaf.code in _MCP_ERROR_KINDS and http_error is None:
             error = error_of_kind(_MCP_ERROR_KINDS[leaf.code], leaf.message)
             error.__cause__ = exc
             return error
         error = classify(exc)
-        if self._http_error is not None and not isinstance(exc, AgentError):
-            kind, status = self._http_error
+        if http_error is not None and not isinstance(exc, AgentError):
+            kind, status = http_error
             error = error_of_kind(kind, f"the server answered HTTP {status}")
             error.__cause__ = exc
         return error
@@ -264,8 +300,8 @@ class MCPConnection:
         self, tool: str, arguments: dict[str, Any], timeout_s: float, *, resume_lost_session: bool
     ) -> RawToolResponse:
         client = await self.ensure_connected(min(self.config.timeouts.connect_s, max(timeout_s, 0.1)))
-        self._http_error = None
-        self._session_lost = False
+        refusal = _HttpRefusal()
+        token = _REFUSAL.set(refusal)  # seen by the hook for this call's requests only
         try:
             result = await asyncio.wait_for(
                 client.call_tool(tool, arguments, read_timeout_seconds=timeout_s), timeout=timeout_s
@@ -275,9 +311,9 @@ class MCPConnection:
         except AgentError:
             raise
         except Exception as exc:
-            if self._session_lost and resume_lost_session:
+            if refusal.session_lost and resume_lost_session:
                 raise _SessionLost(client) from exc
-            error = self._classify(exc)
+            error = self._classify(exc, refusal)
             if error.kind is ErrorKind.CONNECTION or not self.alive:
                 error = ConnectionFailure(
                     f"{self.name}: the connection was lost during {tool}: {error.message}",
@@ -285,6 +321,8 @@ class MCPConnection:
                 )
                 await self._discard()  # the next use reconnects instead of reusing a dead session
             raise error from exc
+        finally:
+            _REFUSAL.reset(token)
         return _to_raw(result, self.config.max_payload_bytes)
 
     async def close(self) -> None:

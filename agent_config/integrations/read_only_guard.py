@@ -5,7 +5,7 @@ The agent assesses; it never changes an account. The AWS API MCP server has its 
 reaches any server or boto3.
 
 - The (service, operation) pair must be one the check modules actually plan (`READS`), and the
-  operation must also *look* like a read (get-, list-, describe-). Nothing else is allowed, not even
+  operation must also *look* like a read (get-, list-, describe-, batch-get-). Nothing else is allowed, not even
   other reads: an unused read is attack surface (a name from a listing could be steered into it)
   and an IAM permission the deployed role would have to grant. A test keeps `READS` equal to what
   the plans produce, so adding a check that needs a new read means adding it here, deliberately.
@@ -17,6 +17,11 @@ reaches any server or boto3.
   metacharacter, a quote, a control character or a look-alike of a real name, whatever the server
   does with the command line. Some are pinned to fixed values (`FIXED_VALUES`): the only instance
   attribute read is `userData`.
+- Filter documents are the one exception to "no quote": the security-services fallback
+  (`integrations/direct_security.py`) sends a few API structures (a severity threshold, ACTIVE
+  only, sorted by severity). Each is compact JSON whose whole text is pinned, per operation, to the
+  shapes that module builds (`STRUCTURED_PARAMETERS`: fixed keys, a closed set of values); only the
+  boto3 path sends them, and `cli_command` refuses to put one on a command line.
 - No value may start with `-` (the CLI would read it as an option) or carry a URL scheme: the AWS
   CLI replaces a value starting with `file://`, `fileb://`, `http://` or `https://` by the content
   of that file or URL ("paramfile"), so a resource name arriving in a listing could otherwise make
@@ -36,7 +41,7 @@ from collections.abc import Mapping
 from agent_config.checks.evidence import ApiCall
 from agent_config.utils.error_handling import InvalidInput
 
-READ_PREFIXES = ("get-", "list-", "describe-")
+READ_PREFIXES = ("get-", "list-", "describe-", "batch-get-")
 REGION = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}", re.ASCII)
 MAX_VALUE_LENGTH = 2048
 
@@ -45,10 +50,13 @@ LOCAL_FILE_SCHEMES = ("file://", "fileb://")
 URL's content except where paramfile is disabled (then the value is the URL itself)."""
 
 # (AWS CLI service, operation) -> the parameters it may carry: exactly what the check modules plan
-# (agent_config/checks/services/*.py), plus the collector's account lookup (sts get-caller-identity).
+# (agent_config/checks/services/*.py), plus the collector's account lookup (sts get-caller-identity)
+# and the security-services fallback's reads (agent_config/integrations/direct_security.py).
 READS: dict[tuple[str, str], frozenset[str]] = {
     key: frozenset(parameters)
     for key, parameters in {
+        ("accessanalyzer", "list-analyzers"): set(),
+        ("accessanalyzer", "list-findings"): {"analyzer-arn", "filter"},
         ("account", "get-alternate-contact"): {"alternate-contact-type"},
         ("cloudtrail", "describe-trails"): set(),
         ("cloudtrail", "get-event-selectors"): {"trail-name"},
@@ -76,7 +84,9 @@ READS: dict[tuple[str, str], frozenset[str]] = {
         ("elbv2", "describe-load-balancers"): set(),
         ("elbv2", "describe-rules"): {"listener-arn"},
         ("guardduty", "get-detector"): {"detector-id"},
+        ("guardduty", "get-findings"): {"detector-id", "finding-ids"},
         ("guardduty", "list-detectors"): set(),
+        ("guardduty", "list-findings"): {"detector-id", "finding-criteria", "sort-criteria"},
         ("iam", "get-access-key-last-used"): {"access-key-id"},
         ("iam", "get-account-password-policy"): set(),
         ("iam", "get-account-summary"): set(),
@@ -89,12 +99,17 @@ READS: dict[tuple[str, str], frozenset[str]] = {
         ("iam", "list-user-policies"): {"user-name"},
         ("iam", "list-users"): set(),
         ("iam", "list-virtual-mfa-devices"): {"assignment-status"},
+        ("inspector2", "batch-get-account-status"): set(),
+        ("inspector2", "list-findings"): {"filter-criteria", "sort-criteria"},
         ("kms", "describe-key"): {"key-id"},
         ("kms", "get-key-rotation-status"): {"key-id"},
         ("kms", "list-aliases"): set(),
         ("kms", "list-keys"): set(),
         ("lambda", "get-policy"): {"function-name"},
         ("lambda", "list-functions"): set(),
+        ("macie2", "get-findings"): {"finding-ids"},
+        ("macie2", "get-macie-session"): set(),
+        ("macie2", "list-findings"): {"finding-criteria", "sort-criteria"},
         ("organizations", "describe-organization"): set(),
         ("rds", "describe-db-cluster-snapshot-attributes"): {"db-cluster-snapshot-identifier"},
         ("rds", "describe-db-cluster-snapshots"): {"snapshot-type"},
@@ -109,6 +124,8 @@ READS: dict[tuple[str, str], frozenset[str]] = {
         ("s3api", "list-buckets"): set(),
         ("s3control", "get-public-access-block"): {"account-id"},
         ("secretsmanager", "list-secrets"): set(),
+        ("securityhub", "describe-hub"): set(),
+        ("securityhub", "get-findings"): {"filters"},
         ("sns", "get-topic-attributes"): {"topic-arn"},
         ("sns", "list-topics"): set(),
         ("sqs", "get-queue-attributes"): {"queue-url", "attribute-names"},
@@ -179,6 +196,40 @@ PARAMETER_PATTERNS: dict[str, re.Pattern[str]] = {
         "listener-arn": _ARN,
         "filters": r"(Name|Key)=[A-Za-z.:-]{1,64},Values=[A-Za-z0-9_.-]{1,256}",
         "permission-type": r"Share",
+        "analyzer-arn": _ARN,
+        "finding-ids": r"[A-Za-z0-9-]{1,64}(,[A-Za-z0-9-]{1,64}){0,49}",  # one batch, comma-separated
+    }.items()
+}
+
+_LABEL = r"(CRITICAL|HIGH|MEDIUM|LOW|INFORMATIONAL)"
+_INSPECTOR_SEVERITY = r'\{"comparison":"EQUALS","value":"(CRITICAL|HIGH|MEDIUM|UNTRIAGED|LOW|INFORMATIONAL)"\}'
+_MACIE_SEVERITY = r'"(High|Medium|Low)"'
+
+# (service, operation, parameter) -> the pattern of the JSON document it carries (boto3 path only;
+# keys sorted, no spaces: `json.dumps(..., sort_keys=True, separators=(",", ":"))`).
+STRUCTURED_PARAMETERS: dict[tuple[str, str, str], re.Pattern[str]] = {
+    key: re.compile(pattern, re.ASCII)
+    for key, pattern in {
+        ("guardduty", "list-findings", "finding-criteria"): (
+            r'\{"Criterion":\{"service\.archived":\{"Equals":\["false"\]\},"severity":\{"GreaterThanOrEqual":[1-9]\}\}\}'
+        ),
+        ("guardduty", "list-findings", "sort-criteria"): re.escape('{"AttributeName":"severity","OrderBy":"DESC"}'),
+        ("securityhub", "get-findings", "filters"): (
+            r'\{"RecordState":\[\{"Comparison":"EQUALS","Value":"ACTIVE"\}\],'
+            rf'"SeverityLabel":\[\{{"Comparison":"EQUALS","Value":"{_LABEL}"\}}\],'
+            r'"WorkflowStatus":\[\{"Comparison":"EQUALS","Value":"NEW"\},\{"Comparison":"EQUALS","Value":"NOTIFIED"\}\]\}'
+        ),
+        ("inspector2", "list-findings", "filter-criteria"): (
+            r'\{"findingStatus":\[\{"comparison":"EQUALS","value":"ACTIVE"\}\],'
+            rf'"severity":\[{_INSPECTOR_SEVERITY}(,{_INSPECTOR_SEVERITY}){{0,5}}\]\}}'
+        ),
+        ("inspector2", "list-findings", "sort-criteria"): re.escape('{"field":"SEVERITY","sortOrder":"DESC"}'),
+        ("macie2", "list-findings", "finding-criteria"): (
+            r'\{"criterion":\{"archived":\{"eq":\["false"\]\},'
+            rf'"severity\.description":\{{"eq":\[{_MACIE_SEVERITY}(,{_MACIE_SEVERITY}){{0,2}}\]\}}\}}\}}'
+        ),
+        ("macie2", "list-findings", "sort-criteria"): re.escape('{"attributeName":"severity.score","orderBy":"DESC"}'),
+        ("accessanalyzer", "list-findings", "filter"): re.escape('{"status":{"eq":["ACTIVE"]}}'),
     }.items()
 }
 
@@ -194,7 +245,8 @@ def check_call(call: ApiCall) -> ApiCall:
         raise InvalidInput(f"refused: {call.region!r} is not an AWS Region code")
     seen: set[str] = set()
     for name, value in call.parameters:
-        if name not in allowed_parameters or name not in PARAMETER_PATTERNS:
+        known = name in PARAMETER_PATTERNS or (call.service, call.operation, name) in STRUCTURED_PARAMETERS
+        if name not in allowed_parameters or not known:
             raise InvalidInput(f"refused: parameter --{name} is not allowed for {call.service} {call.operation}")
         if name in seen:
             raise InvalidInput(f"refused: parameter --{name} is given more than once")
@@ -218,7 +270,8 @@ def _check_value(call: ApiCall, name: str, value: str) -> None:
             f"refused: the value of --{name} holds a URL scheme; the AWS CLI would load the parameter "
             "from that file or URL"
         )
-    if not PARAMETER_PATTERNS[name].fullmatch(value):
+    pattern = STRUCTURED_PARAMETERS.get((call.service, call.operation, name)) or PARAMETER_PATTERNS[name]
+    if not pattern.fullmatch(value):
         raise InvalidInput(f"refused: the value of --{name} does not look like a valid {name}")
     fixed = FIXED_VALUES.get((call.service, call.operation, name))
     if fixed is not None and value not in fixed:
@@ -232,6 +285,12 @@ def cli_command(call: ApiCall, default_region: str) -> str:
     check_call(call)
     if not REGION.fullmatch(default_region):
         raise InvalidInput(f"refused: {default_region!r} is not an AWS Region code")
+    structured = [name for name, _ in call.parameters if (call.service, call.operation, name) in STRUCTURED_PARAMETERS]
+    if structured:
+        raise InvalidInput(
+            f"refused: --{structured[0]} of {call.service} {call.operation} is a JSON document that only the "
+            "boto3 path sends, never a command line"
+        )
     parts = ["aws", call.service, call.operation]
     for name, value in call.parameters:
         parts += [f"--{name}", value]

@@ -3,7 +3,8 @@
 How one call travels:
 
 1. its server's **circuit breaker** is asked first: an open breaker answers "skipped" at once, so a
-   sick server costs nothing from the shared budget;
+   sick server costs nothing from the shared budget (asked again when the call gets its slot and
+   before each retry: calls queued behind the failures that opened it are skipped too);
 2. the call waits for a slot of the server's **concurrency bound** (a wait bounded only by the
    request's **deadline**: queueing behind other calls is not the server's fault, so a call still
    queued when the deadline comes is reported as not started and gives the breaker no verdict),
@@ -19,7 +20,16 @@ How one call travels:
    say something about the server: not a call that never started, and not an attempt that the
    request's deadline cut short before the server's own `call_s` ran out;
 5. if the call still failed and the server has a **fallback** (the offline Knowledge server behind
-   the remote one), the same call goes to the fallback while time remains.
+   the remote one), the same call goes to the fallback while time remains. Time is kept for it: the
+   server itself gets the deadline less `FALLBACK_RESERVE_S`, and only as many attempts as fit
+   whole in that (each its full `call_s`), so a hanging server is left for the fallback instead of
+   being retried until nothing is left. `features.knowledge_fallback = false` turns the Knowledge
+   servers' fallbacks off.
+
+Configuration read per call: `feature_flags` (a tool turned off is answered "skipped" without
+reaching the server) and `region_specific` (a call whose arguments name a Region with its own url
+or env goes through a connection of its own for that Region; the server's breaker, concurrency
+bound and metrics are shared by all its Regions).
 
 A call never raises: it becomes a `ToolResult` that says ok, error (with its `ErrorKind`),
 timeout or skipped. Connections, breakers and metrics live as long as the orchestrator, which
@@ -36,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent_config.config import AgentConfig, MCPServerConfig
 from agent_config.integrations.expected_tools import missing_tools
-from agent_config.interfaces import CallOutcome, ServerHealth, ToolCall, ToolInfo, ToolResult
+from agent_config.interfaces import CallOutcome, ServerHealth, ServerRole, ToolCall, ToolInfo, ToolResult
 from agent_config.orchestration.circuit_breaker import CircuitBreaker, CircuitState
 from agent_config.orchestration.deadline import Deadline
 from agent_config.orchestration.retry_policy import Failed, RetryEvent, call_with_retries
@@ -50,6 +60,12 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 ConnectionFactory = Callable[[str, MCPServerConfig], "MCPConnection"]
+
+FALLBACK_RESERVE_S = 2.0
+"""Kept back from the deadline for a server's fallback (never more than half of what is left, nor
+more than the fallback's own `call_s`). The offline Knowledge server answers in milliseconds once
+open; its first use in a container (building the index) takes a fraction of a second."""
+HEALTH_NOT_CHECKED = "not checked (disabled in configuration)"
 
 
 def _default_connection_factory(name: str, config: MCPServerConfig) -> MCPConnection:
@@ -68,6 +84,14 @@ class ServerOrchestrator:
         metrics: ServerMetrics | None = None,
     ) -> None:
         self._servers: dict[str, MCPServerConfig] = {n: s for n, s in config.servers.items() if s.enabled}
+        self._fallbacks: dict[str, str] = {
+            name: cfg.fallback
+            for name, cfg in self._servers.items()
+            if cfg.fallback is not None
+            and cfg.fallback in self._servers
+            and (config.features.knowledge_fallback or cfg.role is not ServerRole.KNOWLEDGE)
+        }
+        """Server -> the enabled server that answers when it fails (see `features.knowledge_fallback`)."""
         self._factory = connection_factory or _default_connection_factory
         self._connections: dict[str, MCPConnection] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
@@ -88,11 +112,21 @@ class ServerOrchestrator:
     def server_config(self, name: str) -> MCPServerConfig | None:
         return self._servers.get(name)
 
-    def connection(self, name: str) -> MCPConnection:
-        if name not in self._connections:
-            self._connections[name] = self._factory(name, self._servers[name])
-            self._limits[name] = asyncio.Semaphore(self._servers[name].max_concurrency)
-        return self._connections[name]
+    def connection(self, name: str, region: str | None = None) -> MCPConnection:
+        """The connection for calls about `region`: the server's own, or the one of its
+        `region_specific` endpoint (or environment) for that Region, opened on first use."""
+        cfg = self._servers[name]
+        variant = cfg.for_region(region)
+        key = name if variant is cfg else f"{name}@{region}"
+        if key not in self._connections:
+            self._connections[key] = self._factory(name, variant)
+        if name not in self._limits:
+            self._limits[name] = asyncio.Semaphore(cfg.max_concurrency)
+        return self._connections[key]
+
+    def fallback_for(self, name: str) -> str | None:
+        """The server that answers when `name` fails, or None (none configured, or turned off)."""
+        return self._fallbacks.get(name)
 
     def _transition_logger(self, name: str) -> Callable[[CircuitState, CircuitState], None]:
         def record(old: CircuitState, new: CircuitState) -> None:
@@ -139,8 +173,9 @@ class ServerOrchestrator:
         return catalogue
 
     def _check_tools(self, name: str, tools: Sequence[ToolInfo]) -> None:
+        cfg = self._servers[name]
         offered = {tool.name for tool in tools}
-        missing = missing_tools(self._servers[name].role, offered)
+        missing = [tool for tool in missing_tools(cfg.role, offered) if cfg.tool_enabled(tool)]
         if missing:
             self.tool_problems[name] = [f"tool {tool!r} is not offered by the server" for tool in missing]
             log.error("mcp_tools_missing", server=name, missing=missing, offered=sorted(offered))
@@ -155,35 +190,58 @@ class ServerOrchestrator:
         return list(await asyncio.gather(*(self._execute_with_fallback(call, deadline) for call in calls)))
 
     async def _execute_with_fallback(self, call: ToolCall, deadline: Deadline) -> ToolResult:
-        result = await self._execute(call, deadline)
-        cfg = self._servers.get(call.server)
-        if result.ok or cfg is None or cfg.fallback is None or cfg.fallback not in self._servers:
+        """The call on its server; if that fails, on the server's fallback with the time kept for it.
+
+        A result the fallback gave names the fallback as its `call.server` and says in
+        `error_message` why the first server did not answer, so the answer can say so.
+        """
+        fallback_name = self._fallbacks.get(call.server)
+        if fallback_name is None:
+            return await self._execute(call, deadline)
+        reserve = _fallback_reserve(self._servers[fallback_name], deadline)
+        primary = Deadline(expires_at=deadline.expires_at - reserve, clock=deadline.clock)
+        result = await self._execute(call, primary, whole_attempts_only=True)
+        if result.ok or deadline.expired:
             return result
-        if deadline.expired:
-            return result
-        log.info("mcp_fallback", server=call.server, fallback=cfg.fallback, reason=result.error_message)
-        fallback = await self._execute(call.model_copy(update={"server": cfg.fallback}), deadline)
+        log.info("mcp_fallback", server=call.server, fallback=fallback_name, reason=result.error_message)
+        fallback = await self._execute(call.model_copy(update={"server": fallback_name}), deadline)
         if not fallback.ok:
             return result
-        note = f"{call.server} failed ({result.error_message}); answered by {cfg.fallback}"
+        note = f"{call.server} failed ({result.error_message}); answered by {fallback_name}"
         return fallback.model_copy(update={"error_message": note})
 
-    async def _execute(self, call: ToolCall, deadline: Deadline) -> ToolResult:
+    async def _execute(self, call: ToolCall, deadline: Deadline, *, whole_attempts_only: bool = False) -> ToolResult:
+        """One call with its breaker, slot, retries and records. With `whole_attempts_only` (a server
+        that has a fallback waiting) no more attempts are made than fit whole in the deadline, so a
+        server that hangs is not retried into the time its fallback needs."""
         cfg = self._servers.get(call.server)
         if cfg is None:
             return _failed(call, CallOutcome.SKIPPED, ErrorKind.CONFIGURATION, "server is not configured", 0.0, 0)
+        if not cfg.tool_enabled(call.tool):
+            message = f"tool {call.tool} is turned off for this server in configuration (feature_flags)"
+            return self._record(_failed(call, CallOutcome.SKIPPED, ErrorKind.CONFIGURATION, message, 0.0, 0))
         breaker = self.breakers[call.server]
         if not breaker.allow():
             refusal = breaker.refusal()
             return self._record(_failed(call, CallOutcome.SKIPPED, refusal.kind, refusal.message, 0.0, 0))
 
         started = time.perf_counter()
-        connection = self.connection(call.server)
+        region = call.arguments.get("region")
+        connection = self.connection(call.server, region if isinstance(region, str) else None)
 
         limit = self._limits[call.server]
+        retry = cfg.retry
+        if whole_attempts_only:
+            fitting = max(1, int(deadline.remaining() // cfg.timeouts.call_s))
+            if fitting < retry.max_attempts:
+                retry = retry.model_copy(update={"max_attempts": fitting})
 
         async def attempt() -> RawToolResponse:
             # Runs with the server's slot held (see `slot=` below): the timeout starts now.
+            if breaker.state is CircuitState.OPEN:
+                # The breaker opened while this call queued for a slot (or between its attempts):
+                # refuse it now, as a call arriving now would be, instead of waiting on a sick server.
+                raise breaker.refusal()
             raw = await connection.call_tool(call.tool, call.arguments, deadline.timeout_for(cfg.timeouts.call_s))
             if raw.is_error:
                 # The server answered, but the tool failed: its text says of which kind, and the
@@ -205,7 +263,7 @@ class ServerOrchestrator:
         try:
             outcome = await call_with_retries(
                 attempt,
-                cfg.retry,
+                retry,
                 deadline,
                 on_retry=on_retry,
                 attempt_timeout_s=cfg.timeouts.call_s,
@@ -224,7 +282,9 @@ class ServerOrchestrator:
             else:
                 breaker.record_failure(outcome.verdict.kind)
             kind = error.kind
-            status = CallOutcome.TIMEOUT if kind is ErrorKind.TIMEOUT else CallOutcome.ERROR
+            status = {ErrorKind.TIMEOUT: CallOutcome.TIMEOUT, ErrorKind.CIRCUIT_OPEN: CallOutcome.SKIPPED}.get(
+                kind, CallOutcome.ERROR
+            )
             return self._record(_failed(call, status, kind, _explain(error), elapsed, outcome.attempts))
         breaker.record_success()
         return self._record(_succeeded(call, outcome.value, elapsed, outcome.attempts))
@@ -269,6 +329,17 @@ class ServerOrchestrator:
     async def _health(self, name: str, deadline: Deadline | None) -> ServerHealth:
         cfg = self._servers[name]
         circuit = self.breakers[name].snapshot().state.value
+        if not cfg.health_check.enabled:
+            # Not probed (no connection opened for it): reachability unknown, state and totals shown.
+            return ServerHealth(
+                name=name,
+                role=cfg.role,
+                transport=cfg.transport.value,
+                reachable=None,
+                circuit=circuit,
+                calls=self.metrics.totals(name),
+                error=HEALTH_NOT_CHECKED,
+            )
         budget = cfg.timeouts.connect_s + cfg.health_check.timeout_s
         if deadline is not None:
             budget = deadline.timeout_for(budget)
@@ -314,6 +385,12 @@ class ServerOrchestrator:
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self._connections.values()), return_exceptions=True)
         self._connections.clear()
+
+
+def _fallback_reserve(fallback: MCPServerConfig, deadline: Deadline) -> float:
+    """Time kept back for a fallback: `FALLBACK_RESERVE_S`, at most its `call_s` and half of what is
+    left (so a short deadline still gives the first server a fair attempt)."""
+    return min(FALLBACK_RESERVE_S, fallback.timeouts.call_s, deadline.remaining() / 2.0)
 
 
 def _ms_since(started: float) -> float:

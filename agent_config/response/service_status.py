@@ -53,11 +53,14 @@ def render_service_status(
 
 def render_health(health: Sequence[ServerHealth]) -> AgentAnswer:
     up = [h for h in health if h.reachable]
-    down = [h for h in health if not h.reachable]
+    down = [h for h in health if h.reachable is False]
+    unchecked = [h.name for h in health if h.reachable is None]  # health check turned off
     summary = f"{len(up)} of {len(health)} configured MCP servers are reachable."
     if down:
         summary += " Unreachable: " + "; ".join(f"{h.name} ({neutralize_note(h.error or 'no reason')})" for h in down)
         summary += "."
+    if unchecked:
+        summary += f" Not checked (health check disabled in configuration): {', '.join(unchecked)}."
     return AgentAnswer(
         summary=summary,
         data={"servers": [_health_card(h) for h in health]},
@@ -65,8 +68,12 @@ def render_health(health: Sequence[ServerHealth]) -> AgentAnswer:
     )
 
 
+_LABELS = {**SECURITY_SERVICES, "config": "AWS Config"}
+"""The Security server's services, and AWS Config, which only the direct read reports (`direct_security`)."""
+
+
 def _label(status: ServiceStatus) -> str:
-    return SECURITY_SERVICES.get(status.service, status.service)
+    return _LABELS.get(status.service, status.service)
 
 
 def _status_card(status: ServiceStatus) -> dict[str, object]:

@@ -46,7 +46,7 @@ def _services(data: dict[str, Any]) -> list[str]:
 def _servers(data: dict[str, Any]) -> list[str]:
     lines = []
     for server in data.get("servers", []):
-        mark = "up " if server.get("reachable") else "DOWN"
+        mark = "up " if server.get("reachable") else "n/c " if server.get("reachable") is None else "DOWN"
         tools = ", ".join(server.get("tools", [])[:4])
         detail = (
             f"{server.get('latency_ms')} ms, circuit {server.get('circuit')}; tools: {tools}"

@@ -60,19 +60,29 @@ def test_the_default_region_is_used_when_none_is_given(scripted_runtime: Any) ->
 
 
 def test_a_failed_dependency_answers_424_naming_the_server_and_the_reason(scripted_runtime: Any) -> None:
-    _, orchestrator = scripted_runtime
-    orchestrator.answers["CheckSecurityServices"] = ToolResult(
-        call=ToolCall(server="security", tool="CheckSecurityServices"),
+    runtime, orchestrator = scripted_runtime
+    # The direct reads that would stand in for the Security server are turned off
+    # (tests/contract/test_security_fallback_answers.py covers them).
+    features = runtime.config.features.model_copy(update={"direct_api_fallback": False})
+    runtime.config = runtime.config.model_copy(update={"features": features})
+    orchestrator.answers["GetSecurityFindings"] = ToolResult(
+        call=ToolCall(server="security", tool="GetSecurityFindings"),
         outcome=CallOutcome.TIMEOUT,
         latency_ms=25_000,
         error_kind=ErrorKind.TIMEOUT,
         error_message="no answer within 25.0 s",
     )
 
-    status, body, _ = _invoke(build_event("/security/services", {"region": "us-east-1"}))
+    status, body, _ = _invoke(build_event("/security/findings", {"source": "guardduty", "region": "us-east-1"}))
 
     assert status == 424
-    assert body["degraded"] == [{"server": "security", "reason": "no answer within 25.0 s", "error_kind": "timeout"}]
+    assert body["degraded"] == [
+        {
+            "server": "security",
+            "reason": "guardduty findings in us-east-1: no answer within 25.0 s",
+            "error_kind": "timeout",
+        }
+    ]
     assert "did not answer in time" in body["guidance"]
 
 

@@ -13,11 +13,13 @@ import pytest
 from agent_config.checks import registry
 from agent_config.checks.evidence import ApiCall, Evidence, EvidenceItem
 from agent_config.checks.registry import plan_all
+from agent_config.integrations import direct_security
 from agent_config.integrations.direct_api import DirectApi
 from agent_config.integrations.read_only_guard import (
     PARAMETER_PATTERNS,
     READ_OPERATIONS,
     READS,
+    STRUCTURED_PARAMETERS,
     check_call,
     cli_command,
 )
@@ -209,14 +211,30 @@ VALID_SAMPLES: dict[str, str] = {
     "listener-arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8e",
     "filters": "Key=Owner,Values=Self",
     "permission-type": "Share",
+    "analyzer-arn": "arn:aws:access-analyzer:us-east-1:123456789012:analyzer/account-analyzer",
+    "finding-ids": "0123456789abcdef0123456789abcdef,fedcba9876543210fedcba9876543210",
 }
+STRUCTURED_SAMPLES: dict[tuple[str, str, str], str] = {
+    (call.service, call.operation, name): value
+    for call in reversed(direct_security.plannable_calls())
+    for name, value in call.parameters
+    if (call.service, call.operation, name) in STRUCTURED_PARAMETERS
+}
+"""A filter document of each kind, exactly as the security-services fallback builds it."""
 KINDS = sorted(PARAMETER_PATTERNS)
 
 
+def _sample(service: str, operation: str, name: str) -> str:
+    return STRUCTURED_SAMPLES.get((service, operation, name)) or VALID_SAMPLES[name]
+
+
 def call_with(kind: str, value: str) -> ApiCall:
-    """An allowed operation that takes `kind`, with `value` for it and valid values for the rest."""
-    service, operation = next(key for key, names in sorted(READS.items()) if kind in names)
-    parameters = {name: VALID_SAMPLES[name] for name in READS[(service, operation)]}
+    """An allowed operation that takes `kind` (as an identifier, not a filter document), with `value`
+    for it and valid values for the rest."""
+    service, operation = next(
+        key for key, names in sorted(READS.items()) if kind in names and (*key, kind) not in STRUCTURED_PARAMETERS
+    )
+    parameters = {name: _sample(service, operation, name) for name in READS[(service, operation)]}
     parameters[kind] = value
     return ApiCall(
         service=service, operation=operation, region="us-east-1", parameters=tuple(sorted(parameters.items()))
@@ -273,6 +291,61 @@ def test_hostile_values_are_refused_for_every_parameter_kind(kind: str, value: s
         check_call(call)
     with pytest.raises(InvalidInput, match="refused"):
         cli_command(call, "us-east-1")
+
+
+STRUCTURED_KINDS = sorted(STRUCTURED_PARAMETERS)
+HOSTILE_DOCUMENTS = [
+    (key, value)
+    for key in STRUCTURED_KINDS
+    for value in [
+        *HOSTILE_VALUES,
+        *mutations(STRUCTURED_SAMPLES[key]),
+        STRUCTURED_SAMPLES[key].replace("ACTIVE", "ARCHIVED"),  # another state
+        STRUCTURED_SAMPLES[key].replace(":", ": "),  # not the compact form
+        STRUCTURED_SAMPLES[key][:-1] + ',"x":1}',  # a key more
+        '{"Criterion":{"severity":{"GreaterThanOrEqual":0}}}',
+        '{"status":{"eq":["ACTIVE"]},"resource":{"contains":["x"]}}',
+    ]
+    if value != STRUCTURED_SAMPLES[key]  # a mutation that changed nothing (no ACTIVE in it)
+]
+
+
+def _document_call(key: tuple[str, str, str], value: str) -> ApiCall:
+    service, operation, kind = key
+    parameters = {name: _sample(service, operation, name) for name in READS[(service, operation)]}
+    parameters[kind] = value
+    return ApiCall(
+        service=service, operation=operation, region="us-east-1", parameters=tuple(sorted(parameters.items()))
+    )
+
+
+@pytest.mark.parametrize("key", STRUCTURED_KINDS, ids=str)
+def test_every_filter_document_the_fallback_builds_passes_but_never_reaches_a_command_line(
+    key: tuple[str, str, str],
+) -> None:
+    call = _document_call(key, STRUCTURED_SAMPLES[key])
+
+    check_call(call)
+    with pytest.raises(InvalidInput, match="only the boto3 path sends"):
+        cli_command(call, "us-east-1")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    HOSTILE_DOCUMENTS,
+    ids=[f"{'-'.join(key)}-{n}" for n, (key, _) in enumerate(HOSTILE_DOCUMENTS)],
+)
+def test_filter_documents_other_than_the_fallbacks_own_are_refused(key: tuple[str, str, str], value: str) -> None:
+    with pytest.raises(InvalidInput, match="refused"):
+        check_call(_document_call(key, value))
+
+
+def test_a_filter_document_is_allowed_only_on_its_own_operation() -> None:
+    macie = STRUCTURED_SAMPLES[("macie2", "list-findings", "finding-criteria")]
+    call = _document_call(("guardduty", "list-findings", "finding-criteria"), macie)
+
+    with pytest.raises(InvalidInput, match="refused"):
+        check_call(call)
 
 
 @pytest.mark.parametrize("value", HOSTILE_BUCKET_NAMES)
@@ -367,8 +440,10 @@ def test_every_call_the_checks_plan_on_an_empty_account_passes_the_guard() -> No
 def _plannable_calls() -> set[ApiCall]:
     """Every call the check modules plan: the golden cases hold, per module, exactly the calls its
     plan asks for over every round (tests/unit/checks/test_plans.py asserts that), plus the first
-    round on an empty account and the collector's own account lookup."""
-    calls = {ACCOUNT_LOOKUP}
+    round on an empty account, the collector's own account lookup, and every call shape of the
+    security-services fallback (`direct_security.plannable_calls`, which
+    tests/unit/test_direct_security.py keeps equal to the calls its readers make)."""
+    calls = {ACCOUNT_LOOKUP, *direct_security.plannable_calls()}
     calls.update(plan_all(["us-east-1", "eu-west-1"], Evidence(account_id="123456789012")))
     for path in sorted(GOLDEN.glob("*/*.json")):
         case = json.loads(path.read_text(encoding="utf-8"))
@@ -390,7 +465,9 @@ def test_the_allowed_parameters_are_exactly_those_the_checks_plan() -> None:
     allowed = {(service, operation, name) for (service, operation), names in READS.items() for name in names}
 
     assert allowed == planned, f"allowed but never planned: {sorted(allowed - planned)}"
-    assert set(PARAMETER_PATTERNS) == {name for _, _, name in allowed}
+    structured = set(STRUCTURED_PARAMETERS)
+    assert structured <= allowed, sorted(structured - allowed)
+    assert set(PARAMETER_PATTERNS) == {name for _, _, name in allowed - structured}
 
 
 def test_every_operation_named_in_a_check_module_is_allowed() -> None:
@@ -410,7 +487,7 @@ def test_every_operation_named_in_a_check_module_is_allowed() -> None:
 
 def test_nothing_on_the_allow_list_writes() -> None:
     for service, operation in READS:
-        assert operation.startswith(("get-", "list-", "describe-")), (service, operation)
+        assert operation.startswith(("get-", "list-", "describe-", "batch-get-")), (service, operation)
         assert not operation.startswith(tuple(f"{prefix}-" for prefix in MUTATING_PREFIXES)), (service, operation)
 
 

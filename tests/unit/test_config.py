@@ -205,3 +205,74 @@ def test_an_invalid_value_names_the_file_or_ssm_parameter_that_set_it(tmp_path: 
     assert f"from configuration file {config_file}" in from_file.value.message
     assert "default_regions" in from_ssm.value.message
     assert "from SSM parameter /esa/config" in from_ssm.value.message
+
+
+def _knowledge(**extra: object) -> dict[str, object]:
+    return {"role": "knowledge", "transport": "streamable_http", "url": "https://knowledge.example.com/mcp", **extra}
+
+
+@pytest.mark.parametrize(
+    ("server", "problem"),
+    [
+        (_knowledge(region_specific={"eu-west-1": {"url": "http://eu.example.com/mcp"}}), "must use https"),
+        (_knowledge(region_specific={"mars-1": {"url": "https://mars.example.com/mcp"}}), "not an AWS Region code"),
+        (_knowledge(region_specific={"eu-west-1": {"endpoint": "https://eu.example.com"}}), "Extra inputs"),
+        (_knowledge(region_specific={"eu-west-1": {"env": {"AWS_REGION": "eu-west-1"}}}), "stdio servers only"),
+        (
+            {
+                "role": "security",
+                "transport": "stdio",
+                "command": "s",
+                "region_specific": {"eu-west-1": {"url": "https://x.example.com"}},
+            },
+            "streamable_http servers only",
+        ),
+        (_knowledge(feature_flags={" ": False}), "keys are tool names"),
+    ],
+)
+def test_region_specific_and_feature_flags_are_validated_when_the_configuration_loads(
+    server: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=problem):
+        load_config(environ={"SECURITY_AGENT__SERVERS__KNOWLEDGE": json.dumps(server)})
+
+
+def test_a_region_specific_environment_is_merged_over_the_servers_own_for_that_region_only() -> None:
+    config = AgentConfig.model_validate(
+        {
+            "servers": {
+                "security": {
+                    "role": "security",
+                    "transport": "stdio",
+                    "command": "security-server",
+                    "env": {"A": "1", "AWS_REGION": "us-east-1"},
+                    "region_specific": {"eu-west-1": {"env": {"AWS_REGION": "eu-west-1"}}},
+                }
+            }
+        }
+    )
+
+    server = config.servers["security"]
+    assert server.for_region("eu-west-1").env == {"A": "1", "AWS_REGION": "eu-west-1"}
+    assert server.for_region("us-east-1") is server
+    assert server.for_region(None) is server
+
+
+def test_the_remote_knowledge_server_has_short_timeouts_so_its_fallback_fits_a_lambda_budget() -> None:
+    config = load_config(environ={})
+
+    knowledge = config.servers["knowledge"]
+    assert knowledge.timeouts.call_s == 5.0
+    assert knowledge.timeouts.connect_s == 5.0
+    assert knowledge.retry.max_attempts == 2  # one retry
+    assert config.servers["security"].timeouts.call_s == 25.0  # the others keep theirs
+
+
+def test_feature_flags_turn_single_tools_off_and_leave_the_rest_on() -> None:
+    config = load_config(
+        environ={"SECURITY_AGENT__SERVERS__SECURITY__FEATURE_FLAGS": json.dumps({"CheckNetworkSecurity": False})}
+    )
+
+    security = config.servers["security"]
+    assert not security.tool_enabled("CheckNetworkSecurity")
+    assert security.tool_enabled("GetSecurityFindings")

@@ -4,6 +4,7 @@ beyond the ones AWS requires (each documented), and the confused-deputy conditio
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -12,6 +13,7 @@ from agent_config.config import AuthKind
 from agent_config.deploy.iam import as_list, iter_statements, scoped_arns
 from agent_config.deploy.iam_data import REASONS, load_resource_types
 from agent_config.deploy.plan import DeployPlan, ServerSetting, Target, parse_model
+from agent_config.integrations.direct_security import IAM_ACTIONS as SECURITY_FALLBACK_ACTIONS
 from agent_config.interfaces import ServerRole
 from agent_config.session.table import REQUIRED_IAM_ACTIONS
 from tests.contract.deploy.deploy_stubs import ACCOUNT, REGION, plan_for, settings
@@ -45,6 +47,11 @@ def plan(request: pytest.FixtureRequest) -> DeployPlan:
 
 def star_actions(plan: DeployPlan) -> set[str]:
     return {s.action for s in plan.star_resources}
+
+
+def reads_only(action: str) -> bool:
+    """Get/List/Describe, or BatchGet (Inspector's account status is read with BatchGetAccountStatus)."""
+    return is_read_only_action(action) or re.fullmatch(r"[a-z0-9-]+:BatchGet[A-Za-z0-9]+", action) is not None
 
 
 def test_no_statement_allows_a_wildcard_action(plan: DeployPlan) -> None:
@@ -96,21 +103,24 @@ def test_each_wildcard_resource_has_its_reason_from_the_service_authorization_re
         scope = data.actions[entry.action]
         assert scope.star_reason is not None
         assert entry.reason == REASONS[scope.star_reason]
-        assert is_read_only_action(entry.action)
+        assert reads_only(entry.action)
 
 
-def test_the_fallback_read_actions_are_exactly_the_catalogues() -> None:
+def test_the_fallback_read_actions_are_exactly_the_catalogues_and_the_security_fallbacks() -> None:
     plan = plan_for()
     document = plan.lambda_role.inline_policies["direct-api-read"]
     granted = sorted(a for s in iter_statements(document) for a in as_list(s["Action"]))
-    assert granted == load_catalogue().required_iam_actions()
+    assert granted == sorted(set(load_catalogue().required_iam_actions()) | set(SECURITY_FALLBACK_ACTIONS))
+    assert all(reads_only(action) for action in granted)
 
 
 def test_every_catalogue_action_is_classified_in_the_resource_type_data() -> None:
-    missing = set(load_catalogue().required_iam_actions()) - set(load_resource_types().actions)
+    wanted = set(load_catalogue().required_iam_actions()) | set(SECURITY_FALLBACK_ACTIONS)
+    missing = wanted - set(load_resource_types().actions)
     assert not missing, (
         f"{sorted(missing)} are not in agent_config/deploy/iam_resource_types.json; regenerate it "
-        "(see agent_config/deploy/iam_data.py) so they are scoped as AWS allows"
+        "(see agent_config/deploy/iam_data.py; the security fallback's actions are "
+        "agent_config.integrations.direct_security.IAM_ACTIONS) so they are scoped as AWS allows"
     )
 
 
@@ -259,4 +269,8 @@ def test_arn_templates_are_filled_for_this_account_in_any_region() -> None:
     assert scoped_arns("arn:${Partition}:iam::${Account}:policy/${PolicyNameWithPath}", "aws", ACCOUNT) == [
         f"arn:aws:iam::{ACCOUNT}:policy/*",
         "arn:aws:iam::aws:policy/*",
+    ]
+    # Placeholders with digits in their names are filled too (no literal `${HubV2Id}` policy variable).
+    assert scoped_arns("arn:${Partition}:securityhub:${Region}:${Account}:hubv2/${HubV2Id}", "aws", ACCOUNT) == [
+        f"arn:aws:securityhub:*:{ACCOUNT}:hubv2/*"
     ]
