@@ -9,8 +9,9 @@
                                               points at (profile, role, AWS_ENDPOINT_URL...)
   security-agent demo                         start the sandbox and ask the agent real questions
 
-Exit codes: 0 success (an assessment that completed, whatever it found), 1 failure, 2 bad usage,
-3 `--fail-on` threshold reached (a FAIL at or above that severity).
+Exit codes: 0 success (an assessment that completed, whatever it found), 1 failure (including an
+assessment that could read nothing: unknown account, every check MANUAL), 2 bad usage (an unknown
+service, a malformed Region code), 3 `--fail-on` threshold reached (a FAIL at or above that severity).
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ import uuid
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent_config.config import CONFIG_FILE_ENV
 from agent_config.utils.console import progress
 from agent_config.utils.error_handling import AgentError
 from agent_config.utils.logging_utils import configure_logging
+
+if TYPE_CHECKING:
+    from agent_config.interfaces import SecurityAssessment
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_THRESHOLD = 0, 1, 2, 3
 SEVERITIES = ("critical", "high", "medium", "low", "informational")
@@ -120,7 +124,7 @@ def _lambda_invoke(args: argparse.Namespace) -> int:
     from agent_config.enhanced_security_agent import lambda_handler
 
     # Like `sam local invoke`: the response on stdout, the function's logs on stderr.
-    configure_logging(os.environ.get("LOG_LEVEL", "WARNING"), stream=sys.stderr)
+    configure_logging(os.environ.get("LOG_LEVEL", "WARNING"), to_stderr=True)
     response = lambda_handler(event, LocalLambdaContext(args.timeout))
     print(json.dumps(response, indent=2))
     return EXIT_OK
@@ -174,16 +178,26 @@ def _wait_for_interrupt() -> None:
 def _assess(args: argparse.Namespace) -> int:
     from agent_config.assessment import run_assessment
     from agent_config.config import load_config
-    from agent_config.interfaces import FindingStatus, Severity
+    from agent_config.interfaces import FindingStatus, Severity, is_region_code
     from agent_config.orchestration.deadline import Deadline
     from agent_config.orchestration.planner import parse_request
     from agent_config.response.reports import assessment_json, assessment_markdown
     from agent_config.runtime import AgentRuntime
 
-    configure_logging(os.environ.get("LOG_LEVEL", "WARNING"), stream=sys.stderr)
+    configure_logging(os.environ.get("LOG_LEVEL", "WARNING"), to_stderr=True)
     config = load_config(args.config)
+    regions = args.regions or list(config.default_regions)
+    bad = [region for region in regions if not is_region_code(region)]
+    if bad:
+        where = "--region" if args.regions else "default_regions in the configuration"
+        print(
+            f"error: {where}: {', '.join(repr(r) for r in bad)} is not an AWS Region code "
+            "(for example us-east-1, eu-west-1, us-gov-west-1, cn-north-1)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
-        request = parse_request(args.regions or list(config.default_regions), args.services)
+        request = parse_request(regions, args.services)
     except AgentError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
@@ -208,11 +222,40 @@ def _assess(args: argparse.Namespace) -> int:
         args.output.write_text(text + "\n", encoding="utf-8")
     else:
         print(text)
+    unread = _nothing_read(assessment)
+    if unread:
+        # Checked before --fail-on: an assessment that read nothing has no FAIL, and CI must not
+        # take "no finding" for "no problem".
+        print(f"error: the assessment read nothing from AWS: {unread}", file=sys.stderr)
+        for note in assessment.degraded[:3]:
+            print(f"  {note.server}: {note.reason}", file=sys.stderr)
+        print(
+            "Check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID..., the role), the Region and "
+            "AWS_ENDPOINT_URL, then run it again.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     if args.fail_on:
         threshold = Severity.parse(args.fail_on).rank
         if any(f.status is FindingStatus.FAIL and f.severity.rank >= threshold for f in assessment.findings):
             return EXIT_THRESHOLD
     return EXIT_OK
+
+
+def _nothing_read(assessment: SecurityAssessment) -> str | None:
+    """Why an assessment evaluated nothing of the account, or None if it read something.
+
+    Without usable credentials `sts get-caller-identity` fails (the account is unknown) and every
+    check ends MANUAL: such a report has no FAIL, so on its own it would pass any `--fail-on`.
+    """
+    from agent_config.interfaces import FindingStatus
+    from agent_config.orchestration.evidence_collector import UNKNOWN_ACCOUNT
+
+    if assessment.account_id in (None, "", UNKNOWN_ACCOUNT):
+        return "the account could not be identified (sts get-caller-identity failed)"
+    if assessment.findings and all(f.status is FindingStatus.MANUAL for f in assessment.findings):
+        return f"all {len(assessment.findings)} checks are MANUAL (no evidence could be read)"
+    return None
 
 
 def _demo(_args: argparse.Namespace) -> int:

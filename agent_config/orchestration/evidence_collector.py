@@ -32,6 +32,8 @@ MAX_ROUNDS = 6
 RESERVE_S = 1.0
 """Time kept back from the deadline for evaluation, synthesis and the response."""
 _RETRY_DIRECTLY = ("Could not connect to the endpoint URL", "EndpointConnectionError")
+UNKNOWN_ACCOUNT = "unknown"
+"""The account id when `sts get-caller-identity` failed: no usable credentials, or no AWS reachable."""
 
 
 @dataclass
@@ -44,6 +46,11 @@ class CollectionReport:
     via_boto3: int = 0
     refused: int = 0
     incomplete: bool = False
+
+    @property
+    def reads_ok(self) -> int:
+        """Reads that returned a response document (not an error): zero means nothing was read."""
+        return sum(1 for item in self.evidence.items if item.ok)
 
 
 class EvidenceCollector:
@@ -90,11 +97,29 @@ class EvidenceCollector:
             if not server_usable:
                 items = await self._via_boto3(calls, regions[0], report)
             report.evidence.extend(items)
+        if report.calls and not report.reads_ok:
+            # Every check will be MANUAL; say why once, instead of leaving it to one note per check.
+            errors = [item for item in report.evidence.items if item.error_code]
+            # an AWS error says more than the guard refusing a call built on what could not be read
+            first = next((item for item in errors if item.error_code != "RefusedByGuard"), None) or next(
+                iter(errors), None
+            )
+            detail = f" (first error: {first.error_code}: {(first.error_message or '')[:200]})" if first else ""
+            report.degraded.append(
+                DegradedSource(
+                    server=self._server,
+                    reason=f"no AWS API read succeeded out of {report.calls}{detail}; check the credentials, "
+                    "Region and endpoint the agent runs with",
+                )
+            )
         return report
 
     def _plan(
         self, regions: Sequence[str], report: CollectionReport, services: Sequence[str] | None = None
     ) -> list[ApiCall]:
+        """The calls still needed. Check modules plan only calls absent from the evidence; the filter
+        is kept as a guard against a module that breaks that contract (it would loop forever), and
+        costs one dictionary lookup per call (`Evidence.get` is indexed)."""
         kwargs = {"max_resources": self._max_resources} if self._max_resources is not None else {}
         planned = registry.plan_all(regions, report.evidence, services=services, **kwargs)
         return [call for call in planned if report.evidence.get(call) is None]
@@ -174,7 +199,9 @@ def _unavailable(call: ApiCall, reason: str) -> EvidenceItem:
 
 
 async def account_id_of(orchestrator: MCPOrchestrator, direct: DirectApi, region: str, deadline: Deadline) -> str:
-    """The account being assessed (`sts get-caller-identity`), through the server or boto3."""
+    """The account being assessed (`sts get-caller-identity`), through the server or boto3;
+    `UNKNOWN_ACCOUNT` when neither could say (callers such as `security-agent assess` treat that as
+    a failed assessment: nothing of the account could have been read)."""
     call = ApiCall.of("sts", "get-caller-identity")
     [batch] = aws_api_server.batch_calls([call], region)
     [result] = await orchestrator.execute_parallel_calls([batch[0]], deadline)
@@ -182,5 +209,5 @@ async def account_id_of(orchestrator: MCPOrchestrator, direct: DirectApi, region
     if item is None or not item.ok:
         item = (await direct.collect([call], region))[0]
     if item.ok and item.response is not None:
-        return str(item.response.get("Account", "unknown"))
-    return "unknown"
+        return str(item.response.get("Account", UNKNOWN_ACCOUNT))
+    return UNKNOWN_ACCOUNT

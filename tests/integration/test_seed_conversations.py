@@ -80,22 +80,39 @@ def test_a_comprehensive_assessment_answers_with_status_priorities_docs_and_a_pl
     assert response["sessionAttributes"]["last_assessment_id"] == data["assessment_id"]
 
 
-def test_the_next_report_page_holds_the_next_findings(
+def _report_page(assessment_id: str, page: int) -> dict[str, Any]:
+    status, body, _ = _ask(
+        f"/security/reports/{assessment_id}",
+        {"assessment_id": assessment_id, "page": str(page)},
+        template="/security/reports/{assessment_id}",
+    )
+    assert status == 200, body
+    assert body["data"]["page"] == page
+    assert "omitted" not in body["data"]  # nothing cut from a page: every finding stays reachable
+    return body
+
+
+def test_the_first_answer_and_the_report_pages_hold_every_finding_once_in_priority_order(
     comprehensive: tuple[int, dict[str, Any], dict[str, Any]],
 ) -> None:
     _, first, _ = comprehensive
-    assessment_id = first["data"]["assessment_id"]
+    data = first["data"]
+    assessment_id = data["assessment_id"]
+    paging = data["paging"]
+    assert paging["next"] == f"GET /security/reports/{assessment_id}?page=2"
+    assert "findings" not in data.get("omitted", {})
 
-    status, body, _ = _ask(
-        f"/security/reports/{assessment_id}",
-        {"assessment_id": assessment_id, "page": "2"},
-        template="/security/reports/{assessment_id}",
-    )
+    cards = list(data["findings"])
+    for page in range(2, paging["pages"] + 1):
+        cards += _report_page(assessment_id, page)["data"]["findings"]
 
-    assert status == 200
-    assert body["data"]["page"] == 2
-    first_ids = {f["finding_id"] for f in first["data"]["findings"]}
-    assert first_ids.isdisjoint({f["finding_id"] for f in body["data"]["findings"]})
+    ids = [card["finding_id"] for card in cards]
+    assert len(ids) == len(set(ids)) == paging["in_report"] == sum(data["counts_by_status"].values())
+    failing = data["counts_by_status"]["FAIL"]
+    assert [card.get("priority") for card in cards[:failing]] == list(range(1, failing + 1))
+    assert all(card["status"] != "FAIL" for card in cards[failing:])
+    # page 1 of the stored report is what the first answer showed
+    assert [f["finding_id"] for f in _report_page(assessment_id, 1)["data"]["findings"]] == ids[: len(data["findings"])]
 
 
 def test_a_remediation_plan_for_one_finding_says_what_changes_breaks_and_verifies(
