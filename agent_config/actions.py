@@ -19,6 +19,7 @@ from agent_config.config import AgentConfig
 from agent_config.integrations import knowledge_server, security_server
 from agent_config.integrations.direct_api import DirectApi
 from agent_config.interfaces import (
+    ActionPlan,
     AgentAnswer,
     DegradedSource,
     DocumentationLink,
@@ -33,7 +34,7 @@ from agent_config.orchestration.deadline import Deadline
 from agent_config.orchestration.documentation import ScopeDocumentation, document_answer, look_up, search_notes
 from agent_config.orchestration.planner import AssessmentRequest, parse_request
 from agent_config.response.budget import list_budget, paginate, shrink_to_fit, size_of
-from agent_config.response.engine import AnswerEngine
+from agent_config.response.engine import PLAN_NOTE, AnswerEngine
 from agent_config.response.engine import _brief as brief_change  # the one wording of a change
 from agent_config.response.neutralize import DATA_NOTICE
 from agent_config.response.scoring import control_statuses
@@ -183,13 +184,7 @@ async def assessment(ctx: OperationContext, regions: Sequence[str], services: Se
     answer = engine.transform_multi_source_response(current)
     answer = document_answer(engine, answer, docs, current)
     plan = engine.generate_action_plan(current.prioritized)
-    extras = {
-        "changes_since_previous": changes,
-        "action_plan": [
-            {"phase": s.phase, "step": s.title, "finding_ids": s.finding_ids[:5], "effort": s.effort}
-            for s in plan.steps[:10]
-        ],
-    }
+    extras = {"changes_since_previous": changes, **plan_extras(plan, "action_plan", MAX_PLAN_STEPS)}
     return _paged(ctx, *_with_scope_note(answer, extras, scope_note), current)
 
 
@@ -213,18 +208,13 @@ async def service_analysis(
         "changes_since_previous": changes,
         "controls": {control: status.value for control, status in sorted(statuses.items())},
         "best_practices": [link.model_dump() for link in best_practices],
-        "remediation_steps": [
-            {
-                "phase": s.phase,
-                "step": s.title,
-                "effort": s.effort,
-                "console": s.remediation.console_steps[:4],
-                "cli": s.remediation.cli_commands[:3],
-                "may_break": s.remediation.may_break,
-                "verify": s.remediation.verify_command,
-            }
-            for s in engine.generate_action_plan(current.prioritized).steps[:6]
-        ],
+        **plan_extras(
+            engine.generate_action_plan(current.prioritized),
+            "remediation_steps",
+            MAX_SERVICE_STEPS,
+            console_steps=4,
+            cli_commands=3,
+        ),
     }
     if resource and not current.findings:
         extras["resource_note"] = "no finding matched that resource name or id in this service and Region"
@@ -267,10 +257,8 @@ async def compliance(ctx: OperationContext, framework: str) -> AgentAnswer:
         "assessment_id": current.assessment_id,
         "score": score.score.model_dump(),
         "gaps": gaps,
-        "roadmap": [
-            {"phase": s.phase, "step": s.title, "effort": s.effort, "docs": [d.url for d in s.documentation]}
-            for s in plan.steps
-        ],
+        "roadmap": [{**engine.step_card(s), "docs": [d.url for d in s.documentation]} for s in plan.steps],
+        "plan_note": PLAN_NOTE,
         "not_assessable_automatically": not_assessable,
         "not_assessable_note": (
             "These practices (threat models, incident plans, data classification...) need people, not APIs: "
@@ -387,7 +375,7 @@ async def executive_summary(ctx: OperationContext) -> AgentAnswer:
         "scores": {s.name: {"value": s.value, "formula": s.formula} for s in current.scores},
         "frameworks": {f.framework: f.score.value for f in current.frameworks},
         "changes_since_previous": changes,
-        "next_steps": [f"{s.phase}: {s.title} ({s.effort})" for s in plan.steps[:5]],
+        **plan_extras(plan, "next_steps", MAX_SUMMARY_STEPS),
         "not_assessed": (summary.not_assessed if summary else [])[:10],
     }
     body = shrink_to_fit(body, ctx.budget - 1000, ("not_assessed", "next_steps"))
@@ -739,6 +727,32 @@ def _in_framework(finding: Finding, controls: frozenset[str]) -> bool:
     return finding.control_id in controls
 
 
+MAX_PLAN_STEPS = 10
+"""Plan steps a comprehensive assessment shows (most urgent first); the rest are counted in `omitted`."""
+MAX_SERVICE_STEPS = 6
+"""Remediation steps a service analysis shows, each with up to 4 console steps and 3 CLI commands."""
+MAX_SUMMARY_STEPS = 5
+"""Next steps an executive summary shows."""
+
+
+def plan_extras(
+    plan: ActionPlan, key: str, shown: int, *, console_steps: int = 0, cli_commands: int = 0
+) -> dict[str, Any]:
+    """The plan's first `shown` steps under `key`, each whole (`AnswerEngine.step_card`), with
+    `PLAN_NOTE` once; the steps left out are counted in `omitted[key]`, never dropped silently.
+
+    Budget trimming later cuts the list by whole steps from its tail and adds to the same count.
+    """
+    cards = [
+        AnswerEngine.step_card(step, console_steps=console_steps, cli_commands=cli_commands)
+        for step in plan.steps[:shown]
+    ]
+    extras: dict[str, Any] = {key: cards, "plan_note": PLAN_NOTE}
+    if len(plan.steps) > shown:
+        extras["omitted"] = {key: len(plan.steps) - shown}
+    return extras
+
+
 def _all_cards(engine: AnswerEngine, assessment: SecurityAssessment) -> list[dict[str, Any]]:
     ranked = [engine.finding_card(p.finding, p.priority, p.reasons) for p in assessment.prioritized]
     ranked_ids = {card["finding_id"] for card in ranked}
@@ -757,17 +771,19 @@ MAX_DEGRADED_NOTES = 5
 """Degraded notes a paged answer keeps (as `fit_answer` would); the others are counted in `omitted`."""
 TRIM_AROUND_FINDINGS: tuple[tuple[str, ...], ...] = (
     ("data", "not_assessed"),
-    ("data", "changes_since_previous", "not_reassessed"),
-    ("data", "changes_since_previous", "resolved"),
     ("documentation",),
-    ("data", "changes_since_previous", "new"),
-    ("data", "remediation_steps"),
+    ("data", "changes_since_previous", "not_reassessed"),
     ("data", "action_plan"),
-    ("data", "best_practices"),
+    ("data", "remediation_steps"),
     ("data", "top_risks"),
+    ("data", "best_practices"),
+    ("data", "changes_since_previous", "new"),
+    ("data", "changes_since_previous", "resolved"),
 )
-"""What gives way, least useful first, when a first answer does not fit with page 1 whole (the
-answer's documentation list repeats the findings' own links, with titles)."""
+"""What gives way, least useful first, when a first answer does not fit with page 1 whole. The
+answer's documentation list repeats the findings' own links, with titles; plans are cut from their
+least urgent steps; new findings also stand in the findings themselves; what was resolved since
+the last assessment is said nowhere else, so it goes last."""
 
 
 @dataclass(frozen=True)

@@ -62,8 +62,10 @@ def shrink_to_fit(body: dict[str, Any], limit: int, trimmable: Sequence[str]) ->
             values = values[:-1]
             dropped += 1
             result[field] = values
-        if dropped:
-            result.setdefault("omitted", {})[field] = dropped
+        if dropped:  # added to what the builder already counted (a list it capped), never replacing it
+            omitted = dict(result.get("omitted") or {})
+            omitted[field] = omitted.get(field, 0) + dropped
+            result["omitted"] = omitted
     return result
 
 

@@ -43,6 +43,16 @@ from agent_config.session.models import FindingFingerprint
 
 PHASE_NOW, PHASE_WEEK, PHASE_QUARTER = "now", "this week", "this quarter"
 MAX_DOCS_PER_FINDING = 2
+MAX_STEP_FINDING_IDS = 5
+PLAN_NOTE = (
+    "Advice only: nothing is executed and the agent never changes the account. Each step fixes one control "
+    "on the finding_ids listed (its title counts them all). risk_reduction: high, medium or low by the "
+    "control's weight (1-1000, the catalogue's rating from severity, public exposure and account scope: "
+    "high from 600, medium from 250), then how many failures the step closes. changes: what the fix does; "
+    "cli or console: the first command or console path (getRemediationPlan with a finding_id gives every "
+    "step, CLI command and IaC); may_break: what to check first; verify: the read-only command to run after."
+)
+"""Stated once in every answer that carries plan steps, so each step stays compact."""
 SLOW_FIXES = {
     "IAM.1": "hours: find who relies on the broad permissions (IAM Access Advisor) before narrowing them",
     "IAM.21": "hours: find who relies on the broad permissions (IAM Access Advisor) before narrowing them",
@@ -170,6 +180,35 @@ class AnswerEngine:
         steps.sort(key=lambda step: order[step.phase])  # stable: priority order within a phase
         return ActionPlan(steps=steps)
 
+    @staticmethod
+    def step_card(step: ActionStep, *, console_steps: int = 0, cli_commands: int = 0) -> dict[str, Any]:
+        """One plan step as the model sees it: everything needed to act on it, compactly (`PLAN_NOTE`
+        explains the fields once per answer).
+
+        By default only the first CLI command (else the first console step) is given: a plan shows
+        many steps and the full procedure is one `getRemediationPlan` away. A service analysis asks
+        for more (`console_steps`, `cli_commands`) because it promises step-by-step remediation.
+        """
+        fix = step.remediation
+        card: dict[str, Any] = {
+            "phase": step.phase,
+            "step": step.title,
+            "finding_ids": step.finding_ids[:MAX_STEP_FINDING_IDS],
+            "effort": step.effort,
+            "risk_reduction": step.risk_reduction,
+            "changes": fix.summary,
+        }
+        if console_steps or cli_commands:
+            card["console"] = fix.console_steps[:console_steps]
+            card["cli"] = fix.cli_commands[:cli_commands]
+        elif fix.cli_commands:
+            card["cli"] = fix.cli_commands[:1]
+        elif fix.console_steps:
+            card["console"] = fix.console_steps[:1]
+        card["may_break"] = fix.may_break
+        card["verify"] = fix.verify_command
+        return card
+
     def _step(self, control_id: str, items: list[PrioritizedFinding]) -> ActionStep:
         first = safe_finding(items[0].finding, self.catalogue)
         assert first.remediation is not None
@@ -250,8 +289,9 @@ def _effort(control_id: str, finding: Finding, count: int) -> str:
 
 def _risk_reduction(weight: int | None, severity: Severity, count: int) -> str:
     level = "high" if (weight or 0) >= 600 else "medium" if (weight or 0) >= 250 else "low"
+    """Compact: the unit (control weight, 1-1000) and the levels are stated once, in `PLAN_NOTE`."""
     return f"{level}: closes {count} {severity.value.lower()}-severity failure{'s' if count != 1 else ''}" + (
-        f" (control weight {weight} of 1000)" if weight else ""
+        f" (weight {weight})" if weight else ""
     )
 
 

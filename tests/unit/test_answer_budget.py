@@ -132,3 +132,107 @@ def test_asking_past_the_last_page_is_a_clear_input_error() -> None:
 
     with pytest.raises(InvalidInput, match="has 1 page"):
         asyncio.run(actions.report_page(_context(keeper), assessment.assessment_id, 5))
+
+
+STEP_FIELDS = {"phase", "step", "finding_ids", "effort", "risk_reduction", "changes", "may_break", "verify"}
+
+
+def _catalogued_assessment(count: int) -> SecurityAssessment:
+    """`count` failing findings spread over every catalogued control, each with the catalogue's fix:
+    the longest plan an account can produce (one step per control)."""
+    from agent_config.checks.catalogue import load_catalogue
+
+    controls = load_catalogue().controls
+    findings = []
+    for index in range(count):
+        control = controls[index % len(controls)]
+        findings.append(
+            Finding(
+                control_id=control.id,
+                title=control.title,
+                status=FindingStatus.FAIL,
+                severity=control.severity,
+                resource_type=control.resource_type,
+                resource_id=f"acme-resource-{index:05d}-with-a-long-name",
+                region="us-east-1",
+                account_id="123456789012",
+                sources=["aws_api"],
+                evidence={"reason": f"resource {index} is misconfigured in a way the check can explain"},
+                remediation=control.remediation,
+                documentation=list(control.documentation),
+                observed_at=datetime(2026, 11, 25, tzinfo=UTC),
+            )
+        )
+    return SecuritySynthesizer().synthesize_security_assessment(findings, [], "asm-20261125120000-0123abcd")
+
+
+def _assert_whole_steps(steps: list[dict[str, Any]], detailed: bool = False) -> None:
+    for step in steps:
+        assert step.keys() >= STEP_FIELDS, step.keys()
+        assert all(step[field] for field in STEP_FIELDS), step
+        assert step.get("cli") or step.get("console"), step  # the first command or console path
+        if not detailed:
+            assert len(step.get("cli", step.get("console", []))) == 1
+
+
+def test_an_assessments_plan_steps_carry_every_field_and_fit_with_3000_findings() -> None:
+    """The plan is the assessment's answer to "what do I do": each step must be actionable on its own
+    (what, how, risk, verify), and a long one gives way by whole steps, counted, never mid-step."""
+    from agent_config.response.budget import fit_answer
+    from agent_config.response.engine import PLAN_NOTE, AnswerEngine
+    from agent_config.routes import RESPONSE_ENVELOPE_BYTES
+
+    assessment = _catalogued_assessment(3000)
+    keeper = KeptAssessments()
+    keeper.save_assessment("s-1", assessment)
+    ctx = _context(keeper)
+    engine = AnswerEngine()
+    plan = engine.generate_action_plan(assessment.prioritized)
+    assert len(plan.steps) > actions.MAX_PLAN_STEPS  # a plan longer than an answer shows
+    answer = engine.format_with_documentation_links(engine.transform_multi_source_response(assessment), {})
+    extras = {
+        "changes_since_previous": {"first_assessment_in_session": True},
+        **actions.plan_extras(plan, "action_plan", actions.MAX_PLAN_STEPS),
+    }
+
+    paged = actions._paged(ctx, answer, extras, assessment)
+    sent = fit_answer(paged, ctx.budget - RESPONSE_ENVELOPE_BYTES)
+
+    assert _body_size(sent) < ctx.config.max_response_bytes
+    data = sent.data
+    steps = data["action_plan"]
+    assert steps, "the plan gave way entirely"
+    _assert_whole_steps(steps)
+    assert data["plan_note"] == PLAN_NOTE and "nothing is executed" in PLAN_NOTE
+    assert len(steps) + data["omitted"]["action_plan"] == len(plan.steps)  # every step shown or counted
+    assert [s["step"] for s in steps] == [s.title for s in plan.steps[: len(steps)]]  # trimmed from the tail
+    assert data["findings"] and data["paging"]["next"].endswith("page=2")
+
+
+def test_service_summary_and_compliance_plans_carry_every_field() -> None:
+    """The other answers with plan steps give the same fields (the service analysis more commands)."""
+    from agent_config.response.engine import AnswerEngine
+
+    plan = AnswerEngine().generate_action_plan(_catalogued_assessment(120).prioritized)
+
+    service = actions.plan_extras(plan, "remediation_steps", actions.MAX_SERVICE_STEPS, console_steps=4, cli_commands=3)
+    _assert_whole_steps(service["remediation_steps"], detailed=True)
+    assert service["omitted"]["remediation_steps"] == len(plan.steps) - actions.MAX_SERVICE_STEPS
+    summary = actions.plan_extras(plan, "next_steps", actions.MAX_SUMMARY_STEPS)
+    _assert_whole_steps(summary["next_steps"])
+    assert summary["plan_note"]
+
+
+def test_a_long_executive_summary_plan_is_cut_by_whole_steps_and_counted() -> None:
+    from agent_config.response.budget import shrink_to_fit, size_of
+    from agent_config.response.engine import AnswerEngine
+
+    plan = AnswerEngine().generate_action_plan(_catalogued_assessment(120).prioritized)
+    body = {"posture": "p", **actions.plan_extras(plan, "next_steps", actions.MAX_SUMMARY_STEPS)}
+
+    shrunk = shrink_to_fit(body, size_of(body) - 500, ("next_steps",))
+
+    kept = shrunk["next_steps"]
+    assert 0 < len(kept) < actions.MAX_SUMMARY_STEPS
+    _assert_whole_steps(kept)
+    assert len(kept) + shrunk["omitted"]["next_steps"] == len(plan.steps)  # the cap and the cut, added

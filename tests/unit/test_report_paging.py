@@ -117,13 +117,7 @@ def _first_answer(ctx: actions.OperationContext, stored: SecurityAssessment, bul
             "persisting": 10,
             "not_reassessed": [],
         }
-    extras = {
-        "changes_since_previous": changes,
-        "action_plan": [
-            {"phase": s.phase, "step": s.title, "finding_ids": s.finding_ids[:5], "effort": s.effort}
-            for s in plan.steps[:10]
-        ],
-    }
+    extras = {"changes_since_previous": changes, **actions.plan_extras(plan, "action_plan", actions.MAX_PLAN_STEPS)}
     return actions._paged(ctx, answer, extras, stored)
 
 
