@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,8 +41,17 @@ DETECTOR = "b6c1f0e2a7d94c3e8f5a1b2c3d4e5f60"
 ANALYZER = f"arn:aws:access-analyzer:{REGION}:{ACCOUNT}:analyzer/acme-account-analyzer"
 FIXTURES = Path(__file__).parent / "fixtures" / "security_server"
 NOW = datetime(2026, 1, 14, 9, 30, tzinfo=UTC)
-SESSION = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
-"""One session for every test's clients: it loads each service model once (a client per test stays fresh)."""
+PROFILE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+"""What would make a client read a profile: other tests (the sandbox) point these at their own files."""
+
+
+@contextmanager
+def _without_profiles() -> Iterator[None]:
+    saved = {name: os.environ.pop(name) for name in PROFILE_VARIABLES if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 def fixture_findings(name: str) -> list[dict[str, Any]]:
@@ -55,11 +66,14 @@ class Clients:
     def __init__(self) -> None:
         self.clients: dict[tuple[str, str], Any] = {}
         self.stubbers: dict[tuple[str, str], Stubber] = {}
+        with _without_profiles():  # a fresh session reads no profile, whatever ran before this test
+            self.session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def __call__(self, service: str, region: str) -> Any:
         key = (service, region)
         if key not in self.clients:
-            client = SESSION.client(service, region_name=region)  # type: ignore[call-overload]
+            with _without_profiles():
+                client = self.session.client(service, region_name=region)  # type: ignore[call-overload]
             stubber = Stubber(client)
             stubber.activate()
             self.clients[key], self.stubbers[key] = client, stubber
