@@ -65,6 +65,8 @@ def _run(label: str, resources: int | None, generate: int = 0, seed: bool = True
     """One assessment in a fresh sandbox: the seeded sample account (both Regions), or an empty
     account filled with `generate` resources (assessed in us-east-1 only)."""
     with sandbox(seed=seed) as world:
+        if world.manifest is not None:
+            label = label.format(planted=len(world.manifest.items))
         saved = dict(os.environ)
         os.environ.update({k: v for k, v in world.aws.env().items() if k != "HOME"})
         try:
@@ -87,7 +89,7 @@ def _run(label: str, resources: int | None, generate: int = 0, seed: bool = True
 
 def main() -> None:
     configure_logging("ERROR")
-    rows = [_run("sandbox account (2 Regions, 105 planted items)", None)]
+    rows = [_run("sandbox account (2 Regions, {planted} planted items)", None)]
     rows += [_run(f"generated account, {size} resources", size, generate=size, seed=False) for size in SIZES]
     print(f"{'account':<48} {'seconds':>8} {'AWS reads':>10} {'findings':>9} {'peak MB':>8} {'ms/resource':>12}")
     for row in rows:
