@@ -355,12 +355,17 @@ async def report_page(ctx: OperationContext, assessment_id: str, page: int) -> A
 
 
 async def executive_summary(ctx: OperationContext) -> AgentAnswer:
-    """The session's posture for stakeholders: the latest assessment, and what changed before it."""
-    recent = await _recent(ctx, 1, answer_needs_it=True)
+    """The session's posture for stakeholders, and what changed before it.
+
+    Stakeholders ask about the account, not the last service someone looked at: the latest
+    comprehensive assessment is summarised when the session has one (a later one-service analysis
+    would otherwise speak for the whole account), else the latest assessment, and `scope` says which.
+    """
+    recent = await _recent(ctx, 5, answer_needs_it=True)
     if not recent:
         _raise_if_history_missing(ctx)
         raise InvalidInput("This session has no assessment yet. Run one first (GET /security/assessment).")
-    current = recent[0]
+    current = next((a for a in recent if a.services is None), recent[0])
     changes = await _changes(ctx, current)
     engine = AnswerEngine()
     summary = current.summary
@@ -369,6 +374,7 @@ async def executive_summary(ctx: OperationContext) -> AgentAnswer:
         "assessment_id": current.assessment_id,
         "assessed_at": current.created_at.isoformat(),
         "regions": current.regions,
+        "scope": "every service" if current.services is None else ", ".join(current.services),
         "posture": summary.posture if summary else "",
         "top_risks_in_business_terms": summary.top_risks if summary else [],
         "counts_by_severity": {k.value: v for k, v in summary.counts_by_severity.items()} if summary else {},

@@ -242,8 +242,10 @@ class SecuritySynthesizer:
             posture += f"The most urgent is {_control_id(top)} on {_name(top)}: {self._title(top)}. "
         elif any(f.status is FindingStatus.PASS for f in findings):
             posture += "No control failed. "
-        if manual or assessment.degraded:
+        if manual:
             posture += f"{len(manual)} checks could not be evaluated and are listed as not assessed."
+        elif assessment.degraded:
+            posture += "Every selected check could be evaluated; some sources could not be read (see degraded)."
         elif findings:
             posture += "Every selected check could be evaluated."
         return ExecutiveSummary(

@@ -177,6 +177,25 @@ def test_the_executive_summary_says_what_changed_since_the_assessment_before(con
     assert body["data"]["changes_since_previous"] == AnswerEngine().create_contextual_analysis(second, first)
 
 
+def test_the_executive_summary_speaks_for_the_account_after_a_one_service_analysis(conversation):
+    # GIVEN a comprehensive assessment, then an analysis of S3 alone
+    conversation.scripts += [
+        [("S3.8", "public", "FAIL"), ("IAM.5", "alice", "FAIL")],
+        [("S3.8", "public", "FAIL")],
+    ]
+    ask(ASSESS, {"regions": "us-east-1"})
+    ask(ANALYSE_S3, {"service": "s3", "region": "us-east-1"})
+
+    # WHEN the user asks for the summary for stakeholders
+    status, body = ask(SUMMARY)
+
+    # THEN it summarises the whole account, and says so
+    comprehensive, _ = conversation.made
+    assert status == 200
+    assert body["data"]["assessment_id"] == comprehensive.assessment_id
+    assert body["data"]["scope"] == "every service"
+
+
 # --- reading keeps the history alive ------------------------------------------------------------
 
 
