@@ -27,11 +27,13 @@ import hashlib
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent_config.checks.catalogue import Catalogue
 from agent_config.interfaces import Finding
 from agent_config.utils.logging_utils import MASK, mask_text
+
+if TYPE_CHECKING:  # the catalogue is read only when a finding is made safe, not at cold start
+    from agent_config.checks.catalogue import Catalogue
 
 MAX_LENGTH = 160
 NOTE_MAX_LENGTH = 400
