@@ -141,14 +141,14 @@ def policy_call(region: str, function_name: str) -> ApiCall:
     return ApiCall.of("lambda", "get-policy", region, function_name=function_name)
 
 
-def _functions(index: Index, region: str) -> tuple[Read, list[dict[str, Any]]]:
+def listed_functions(index: Index, region: str) -> tuple[Read, list[dict[str, Any]]]:
     listing = read(index, list_call(region))
     return listing, [f for f in items_of(listing.doc, "Functions") if isinstance(f.get("FunctionName"), str)]
 
 
 def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
     index = Index(evidence)
-    _, functions = _functions(index, region)
+    _, functions = listed_functions(index, region)
     calls = [
         list_call(region),
         *(policy_call(region, f["FunctionName"]) for f in capped(functions, max_resources)),
@@ -157,7 +157,7 @@ def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOU
 
 
 def cap_reached(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[CapReached]:
-    _, functions = _functions(Index(evidence), region)
+    _, functions = listed_functions(Index(evidence), region)
     return cap_notice(SERVICE, region, FUNCTION, len(functions), max_resources)
 
 
@@ -181,7 +181,7 @@ def evaluate(
     max_resources: int = DEFAULT_MAX_RESOURCES,
 ) -> list[CheckResult]:
     index = Index(evidence)
-    listing, functions = _functions(index, region)
+    listing, functions = listed_functions(index, region)
     gate = listing_gate(CONTROL_IDS, evidence.account_id, region, listing, len(functions), "Lambda functions")
     if gate is not None:
         return gate

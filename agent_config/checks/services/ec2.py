@@ -88,9 +88,23 @@ _PROTOCOLS = {"-1": "all", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp"}
 # ---------------------------------------------------------------------------------------------
 
 
+def instances_call(region: str) -> ApiCall:
+    return ApiCall.of("ec2", "describe-instances", region)
+
+
+def live_instances(listing: Read) -> list[dict[str, Any]]:
+    """The listed instances that still exist (terminated and shutting-down ones are ignored)."""
+    return [
+        i
+        for reservation in items_of(listing.doc, "Reservations")
+        for i in items_of(reservation, "Instances")
+        if isinstance(i.get("InstanceId"), str) and obj(i.get("State")).get("Name") not in GONE_STATES
+    ]
+
+
 def listing_calls(region: str) -> dict[str, ApiCall]:
     return {
-        "instances": ApiCall.of("ec2", "describe-instances", region),
+        "instances": instances_call(region),
         "volumes": ApiCall.of("ec2", "describe-volumes", region),
         "security_groups": ApiCall.of("ec2", "describe-security-groups", region),
         "network_acls": ApiCall.of("ec2", "describe-network-acls", region),
@@ -409,12 +423,7 @@ def _public_ips(instance: dict[str, Any]) -> list[str]:
 
 
 def _instance_results(index: Index, region: str, listing: Read) -> list[CheckResult]:
-    instances = [
-        i
-        for reservation in items_of(listing.doc, "Reservations")
-        for i in items_of(reservation, "Instances")
-        if isinstance(i.get("InstanceId"), str) and obj(i.get("State")).get("Name") not in GONE_STATES
-    ]
+    instances = live_instances(listing)
     gate = listing_gate(("EC2.8", "EC2.9"), index.account_id, region, listing, len(instances), "EC2 instances")
     if gate is not None:
         return gate

@@ -76,6 +76,7 @@ from typing import Any, Final
 
 from agent_config.checks.evidence import ApiCall, Evidence
 from agent_config.checks.results import CapReached, CheckResult
+from agent_config.checks.services import awslambda, ec2
 from agent_config.checks.services._common import (
     DEFAULT_MAX_RESOURCES,
     Index,
@@ -107,8 +108,6 @@ GLOBAL = False
 CONTROL_IDS: tuple[str, ...] = ("ESA.1", "ESA.2")
 FUNCTION = "AWS::Lambda::Function"
 INSTANCE = "AWS::EC2::Instance"
-GONE_STATES = frozenset({"terminated", "shutting-down"})
-"""Instances the EC2 module ignores too: their user data can no longer be used."""
 MAX_DECODED_BYTES: Final = 256 * 1024
 """User data is at most 16 KB before base64; gzip can hide far more. Past this it is not scanned
 (MANUAL) rather than decompressed without bound."""
@@ -438,14 +437,10 @@ def find_in_user_data(encoded: str) -> UserDataScan:
 # ---------------------------------------------------------------------------------------------
 
 
-def functions_call(region: str) -> ApiCall:
-    """The Lambda module's listing call, identical so it is collected once."""
-    return ApiCall.of("lambda", "list-functions", region)
-
-
-def instances_call(region: str) -> ApiCall:
-    """The EC2 module's listing call, identical so it is collected once."""
-    return ApiCall.of("ec2", "describe-instances", region)
+functions_call = awslambda.list_call
+"""The Lambda module's own listing call: the evidence index collects it once for both modules."""
+instances_call = ec2.instances_call
+"""The EC2 module's own listing call, likewise."""
 
 
 def user_data_call(region: str, instance_id: str) -> ApiCall:
@@ -454,13 +449,7 @@ def user_data_call(region: str, instance_id: str) -> ApiCall:
 
 def _instances(index: Index, region: str) -> tuple[Read, list[dict[str, Any]]]:
     listing = read(index, instances_call(region))
-    live = [
-        i
-        for reservation in items_of(listing.doc, "Reservations")
-        for i in items_of(reservation, "Instances")
-        if isinstance(i.get("InstanceId"), str) and obj(i.get("State")).get("Name") not in GONE_STATES
-    ]
-    return listing, live
+    return listing, ec2.live_instances(listing)
 
 
 def plan(region: str, evidence: Evidence, max_resources: int = DEFAULT_MAX_RESOURCES) -> list[ApiCall]:
@@ -509,8 +498,7 @@ def _summary(labels: list[str]) -> str:
 
 def _function_results(index: Index, region: str) -> list[CheckResult]:
     account = index.account_id
-    listing = read(index, functions_call(region))
-    functions = [f for f in items_of(listing.doc, "Functions") if isinstance(f.get("FunctionName"), str)]
+    listing, functions = awslambda.listed_functions(index, region)
     gate = listing_gate(("ESA.1",), account, region, listing, len(functions), "Lambda functions")
     if gate is not None:
         return gate
