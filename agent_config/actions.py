@@ -73,6 +73,8 @@ class AssessmentKeeper(Protocol):
         count: int,
         excluding: Collection[str] = (),
         on_unreadable: Callable[[str, SessionError], None] | None = None,
+        *,
+        every_service_only: bool = False,
     ) -> list[SecurityAssessment]: ...
 
     def changes_since_previous(
@@ -361,11 +363,12 @@ async def executive_summary(ctx: OperationContext) -> AgentAnswer:
     comprehensive assessment is summarised when the session has one (a later one-service analysis
     would otherwise speak for the whole account), else the latest assessment, and `scope` says which.
     """
-    recent = await _recent(ctx, 5, answer_needs_it=True)
-    if not recent:
+    current = await _latest_comprehensive(ctx, answer_needs_it=True) or next(
+        iter(await _recent(ctx, 1, answer_needs_it=True)), None
+    )
+    if current is None:
         _raise_if_history_missing(ctx)
         raise InvalidInput("This session has no assessment yet. Run one first (GET /security/assessment).")
-    current = next((a for a in recent if a.services is None), recent[0])
     changes = await _changes(ctx, current)
     engine = AnswerEngine()
     summary = current.summary
@@ -408,7 +411,9 @@ async def security_findings(ctx: OperationContext, source: str, min_severity: st
         purpose=f"{source} findings in {region}",
     )
     results = await ctx.orchestrator.execute_parallel_calls([call], ctx.deadline)
-    account = next((s.account_id for s in await _recent(ctx, 1)), None) or "unknown"
+    no_facts: dict[str, str] = {}
+    facts = await _with_sessions(ctx, lambda sessions: sessions.facts(ctx.session_id), no_facts)
+    account = facts.get("account_id") or "unknown"  # the findings' own account ids come first
     if not results[0].ok and ctx.config.features.direct_api_fallback:
         from agent_config.integrations.direct_security import read_directly_note
 
@@ -589,6 +594,7 @@ async def _save(ctx: OperationContext, assessment: SecurityAssessment, request: 
     facts = {
         "regions": ",".join(request.regions),
         "services": ",".join(request.services or ()),
+        **({"account_id": assessment.account_id} if assessment.account_id != "unknown" else {}),
         **ctx.facts_to_save,
     }
 
@@ -615,9 +621,15 @@ async def _save_facts(ctx: OperationContext) -> None:
 
 
 async def _recent(
-    ctx: OperationContext, count: int, excluding: Collection[str] = (), *, answer_needs_it: bool = False
+    ctx: OperationContext,
+    count: int,
+    excluding: Collection[str] = (),
+    *,
+    answer_needs_it: bool = False,
+    every_service_only: bool = False,
 ) -> list[SecurityAssessment]:
-    """The session's newest assessments; one whose stored report is unreadable is skipped and noted."""
+    """The session's newest assessments (of every service only, when asked: chosen from the
+    summaries, so no other report is read); one whose stored report is unreadable is skipped and noted."""
     unreadable: list[DegradedSource] = []
 
     def skipped(assessment_id: str, error: SessionError) -> None:
@@ -627,7 +639,9 @@ async def _recent(
     none: list[SecurityAssessment] = []
     recent = await _with_sessions(
         ctx,
-        lambda sessions: sessions.latest_assessments(ctx.session_id, count, excluding, skipped),
+        lambda sessions: sessions.latest_assessments(
+            ctx.session_id, count, excluding, skipped, every_service_only=every_service_only
+        ),
         none,
         answer_needs_it=answer_needs_it,
     )
@@ -635,9 +649,9 @@ async def _recent(
     return recent
 
 
-async def _latest_comprehensive(ctx: OperationContext) -> SecurityAssessment | None:
+async def _latest_comprehensive(ctx: OperationContext, *, answer_needs_it: bool = False) -> SecurityAssessment | None:
     """The session's latest assessment of every service (a framework needs them all)."""
-    return next((a for a in await _recent(ctx, 5) if a.services is None), None)
+    return next(iter(await _recent(ctx, 1, answer_needs_it=answer_needs_it, every_service_only=True)), None)
 
 
 async def _scope_regions(ctx: OperationContext, asked: Sequence[str]) -> tuple[list[str], str | None]:

@@ -115,6 +115,12 @@ def regions_of(document: Mapping[str, Any]) -> list[str]:
     return [r for r in regions if isinstance(r, str)] if isinstance(regions, list) else []
 
 
+def services_of(document: Mapping[str, Any]) -> list[str] | None:
+    """The services an assessment was limited to; None when it covered every service."""
+    services = document.get("services")
+    return [s for s in services if isinstance(s, str)] if isinstance(services, list) else None
+
+
 def scores_of(document: Mapping[str, Any]) -> dict[str, float | None]:
     """Score values by name; frameworks as `framework:<name>`. Both report shapes are read."""
     scores: dict[str, float | None] = {}

@@ -53,17 +53,23 @@ class SessionKeeper:
         count: int,
         excluding: Collection[str] = (),
         on_unreadable: Unreadable | None = None,
+        *,
+        every_service_only: bool = False,
     ) -> list[SecurityAssessment]:
         """The newest `count` readable assessments; chosen from the summaries, so only those reports
         are read (and META once).
 
         A report that fails its integrity check or no longer parses is left out and passed to
         `on_unreadable`, and the next older one takes its place: one bad report must not hide the
-        whole history. A store that cannot be used still raises.
+        whole history. A store that cannot be used still raises. With `every_service_only`, only
+        assessments of every service (not one service's analysis) are considered.
         """
         summaries = sorted(self.manager.assessments(session_id), key=lambda s: s.created_at, reverse=True)
         loaded: list[SecurityAssessment] = []
-        for summary in (s for s in summaries if s.assessment_id not in excluding):
+        wanted = (
+            s for s in summaries if s.assessment_id not in excluding and (s.services is None or not every_service_only)
+        )
+        for summary in wanted:
             if len(loaded) == count:
                 break
             try:

@@ -35,6 +35,7 @@ from agent_config.session.fingerprints import (
     regions_of,
     report_document,
     scores_of,
+    services_of,
 )
 from agent_config.session.memory import InMemorySessionStore
 from agent_config.session.models import (
@@ -237,6 +238,7 @@ class SessionManager:
             assessment_id=validate_id("assessment id", assessment_id_of(document)),
             created_at=created_at_of(document, default=datetime.fromtimestamp(self._clock(), UTC)),
             regions=regions_of(document),
+            services=services_of(document),
             scores=scores_of(document),
             fingerprints=fingerprints_of(_findings(assessment, document)),
         )

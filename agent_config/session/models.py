@@ -77,6 +77,7 @@ class AssessmentSummary(_Model):
     created_at: datetime = Field(description="When the assessment was made (from the report).")
     recorded_at: datetime = Field(description="When it was stored.")
     regions: list[str] = Field(default_factory=list)
+    services: list[str] | None = Field(default=None, description="The services assessed; None: every service.")
     scores: dict[str, float | None] = Field(default_factory=dict)
     counts: dict[str, int] = Field(default_factory=dict, description="Findings by status.")
     failing_by_severity: dict[str, int] = Field(default_factory=dict)
@@ -98,6 +99,7 @@ class AssessmentDraft(_Model):
     assessment_id: str
     created_at: datetime
     regions: list[str] = Field(default_factory=list)
+    services: list[str] | None = None
     scores: dict[str, float | None] = Field(default_factory=dict)
     fingerprints: list[FindingFingerprint] = Field(default_factory=list)
 
@@ -121,6 +123,7 @@ class ConversationFacts(_Model):
     services: list[str] | None = None
     framework: str | None = Field(default=None, description="The last framework the user asked about.")
     last_assessment_id: str | None = None
+    account_id: str | None = Field(default=None, description="The account the conversation assessed.")
 
 
 class SessionState(_Model):

@@ -313,6 +313,7 @@ class SessionStore(ABC):
             created_at=draft.created_at,
             recorded_at=_utc(now),
             regions=draft.regions,
+            services=draft.services,
             scores=draft.scores,
             counts=by_status,
             failing_by_severity=failing,

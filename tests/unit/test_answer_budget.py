@@ -37,10 +37,17 @@ class KeptAssessments:
         return self.assessments.get(assessment_id)
 
     def latest_assessments(
-        self, session_id: str, count: int, excluding: Collection[str] = ()
+        self,
+        session_id: str,
+        count: int,
+        excluding: Collection[str] = (),
+        on_unreadable: object = None,
+        *,
+        every_service_only: bool = False,
     ) -> list[SecurityAssessment]:
         newest = sorted(self.assessments.values(), key=lambda a: a.created_at, reverse=True)
-        return [a for a in newest if a.assessment_id not in excluding][:count]
+        wanted = [a for a in newest if a.services is None or not every_service_only]
+        return [a for a in wanted if a.assessment_id not in excluding][:count]
 
     def facts(self, session_id: str) -> dict[str, str]:
         return dict(self.kept_facts)

@@ -47,7 +47,9 @@ class _Keeper:
     def load_assessment(self, session_id: str, assessment_id: str) -> SecurityAssessment | None:
         return self._assessment if assessment_id == self._assessment.assessment_id else None
 
-    def latest_assessments(self, session_id: str, count: int, excluding: Collection[str] = (), *_: Any) -> list[Any]:
+    def latest_assessments(
+        self, session_id: str, count: int, excluding: Collection[str] = (), *_: Any, **__: Any
+    ) -> list[Any]:
         return []
 
     def facts(self, session_id: str) -> dict[str, str]:

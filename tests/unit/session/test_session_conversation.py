@@ -177,6 +177,22 @@ def test_the_executive_summary_says_what_changed_since_the_assessment_before(con
     assert body["data"]["changes_since_previous"] == AnswerEngine().create_contextual_analysis(second, first)
 
 
+def test_the_executive_summary_reads_only_the_report_it_summarises(conversation, store):
+    # GIVEN a comprehensive assessment, then two analyses of S3 alone
+    conversation.scripts += [[("S3.8", "public", "FAIL")], [("S3.8", "public", "FAIL")], [("S3.8", "public", "FAIL")]]
+    ask(ASSESS, {"regions": "us-east-1"})
+    ask(ANALYSE_S3, {"service": "s3", "region": "us-east-1"})
+    ask(ANALYSE_S3, {"service": "s3", "region": "us-east-1"})
+    chunks_before = store.stats.snapshot().get("report_chunks_read", 0)
+
+    # WHEN the summary is asked for
+    status, _ = ask(SUMMARY)
+
+    # THEN only the comprehensive assessment's report was read (chosen from the summaries in META)
+    assert status == 200
+    assert store.stats.snapshot().get("report_chunks_read", 0) - chunks_before == 1  # one small report, one chunk
+
+
 def test_the_executive_summary_speaks_for_the_account_after_a_one_service_analysis(conversation):
     # GIVEN a comprehensive assessment, then an analysis of S3 alone
     conversation.scripts += [
